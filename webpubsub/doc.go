@@ -1,0 +1,12 @@
+// Package webpubsub speaks the Azure Web PubSub protocol from the application side: it
+// parses connection strings, signs client access tokens and REST tokens with an access key
+// (HS256 over the key's UTF-8 bytes), computes and verifies the ce-signature of upstream
+// events, calls the data-plane REST API of one hub (sends, groups, permissions, connection
+// management) with a fresh token per request, and manages hub settings through the
+// ARM-shaped management API (create or update with async-operation polling, get, delete,
+// listKeys) authenticated either with an access key (the local service) or with Microsoft
+// Entra ID via azidentity. It also serves upstream CloudEvents (connect, connected,
+// disconnected and user events) through EventHandler. The same package works against the
+// real Azure service and ChatHub's local Web PubSub-compatible service; errors carry the
+// HTTP status and service error code but never a key or token.
+package webpubsub
