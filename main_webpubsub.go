@@ -2,10 +2,137 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/chathub/chathub/emulator"
+	"github.com/chathub/chathub/emulator/settings"
 )
 
-// runWebPubSub runs the webpubsub subcommand.
+// envAccessKey names the environment variable that may hold the access key.
+const envAccessKey = "WEBPUBSUB_ACCESS_KEY"
+
+// webPubSubConfig is the configuration of the 'webpubsub' subcommand.
+type webPubSubConfig struct {
+	listen, endpoint, accessKey, accessKeyFile, settingsFile, logLevel string
+}
+
+// runWebPubSub runs the 'webpubsub' subcommand: the local Web PubSub-compatible service. It
+// prints the connection string (the only place the key is shown) on stdout and serves until
+// ctx ends.
 func runWebPubSub(ctx context.Context, args []string) error {
-	return errors.New("webpubsub: not implemented yet")
+	var c webPubSubConfig
+	fs := flag.NewFlagSet("webpubsub", flag.ContinueOnError)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:7070", "address to serve on")
+	fs.StringVar(&c.endpoint, "endpoint", "", "endpoint advertised in the connection string (default http://<listen address>)")
+	fs.StringVar(&c.accessKey, "access-key", "", "access key, at least 32 characters (default: $"+envAccessKey+", --access-key-file, or a generated one)")
+	fs.StringVar(&c.accessKeyFile, "access-key-file", "", "file holding the access key (e.g. a mounted Secret)")
+	fs.StringVar(&c.settingsFile, "settings-file", "", `hub settings JSON: {"hubs":{"<hub>":{"eventHandlers":[...]}}}`)
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level %q is not debug, info, warn or error", errUsage, c.logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	key, err := c.resolveAccessKey()
+	if err != nil {
+		return err
+	}
+	store := settings.NewStore()
+	if c.settingsFile != "" {
+		if err := store.LoadFile(c.settingsFile); err != nil {
+			return fmt.Errorf("loading hub settings: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.listen, err)
+	}
+	defer ln.Close()
+	endpoint, err := advertisedEndpoint(c.endpoint, ln.Addr().String())
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	srv, err := emulator.New(emulator.Config{Endpoint: endpoint, AccessKeys: []string{key}, Logger: log, Settings: store})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintln(os.Stdout, srv.ConnectionString())
+	log.Info("Serving the local Web PubSub service", "listen", ln.Addr().String(), "endpoint", endpoint.String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("Shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	return errors.Join(shutErr, hs.Shutdown(sctx))
+}
+
+// resolveAccessKey picks the key from the flag, the file or the environment, or generates one.
+func (c *webPubSubConfig) resolveAccessKey() (string, error) {
+	key := c.accessKey
+	if key == "" && c.accessKeyFile != "" {
+		b, err := os.ReadFile(c.accessKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("reading --access-key-file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	if key == "" {
+		key = os.Getenv(envAccessKey)
+	}
+	if key == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return "", fmt.Errorf("generating an access key: %w", err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b), nil
+	}
+	if err := emulator.ValidateAccessKey(key); err != nil {
+		return "", fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return key, nil
+}
+
+// advertisedEndpoint returns --endpoint, or http://<bound address>.
+func advertisedEndpoint(flagValue, bound string) (*url.URL, error) {
+	if flagValue == "" {
+		return &url.URL{Scheme: "http", Host: bound}, nil
+	}
+	u, err := url.Parse(flagValue)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("--endpoint %q must be an http(s) URL with a host", flagValue)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("--endpoint %q must not have a path", flagValue)
+	}
+	u.Path = ""
+	return u, nil
 }

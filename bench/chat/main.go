@@ -1,0 +1,168 @@
+// Command chat benchmarks the ChatHub chat server against a Node.js
+// baseline (express + @azure/web-pubsub + @azure/web-pubsub-express) doing
+// the same job against the same local Web PubSub service.
+//
+// It starts, each in its own process on 127.0.0.1: the local Web PubSub
+// service (this binary re-executed with the "service" role, running
+// emulator.New), the Go chat server (re-executed with the "chatserver"
+// role, running chatserver.New exactly as `chathub chatserver` does) and
+// the Node baseline (node baseline/server.js). The load generators — the
+// /negotiate clients and the N WebSocket chat clients — run in this
+// process. It prints a Markdown table.
+//
+//	go run ./bench/chat -n 100,1000
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case roleService:
+			exitOn(runServiceRole(os.Args[2:]))
+			return
+		case roleChatServer:
+			exitOn(runChatServerRole(os.Args[2:]))
+			return
+		}
+	}
+	exitOn(runBench(os.Args[1:]))
+}
+
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chat bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the benchmark's flags.
+type options struct {
+	negotiateConcurrency int
+	negotiateDuration    time.Duration
+	sizes                []int
+	rates                []int
+	messageDuration      time.Duration
+	senders              int
+	node                 string
+	baseline             string
+	skipBaseline         bool
+}
+
+func parseOptions(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("chat bench", flag.ContinueOnError)
+	fs.IntVar(&o.negotiateConcurrency, "concurrency", 64, "concurrent /negotiate clients")
+	fs.DurationVar(&o.negotiateDuration, "negotiate-duration", 5*time.Second, "how long to measure /negotiate")
+	sizes := fs.String("n", "100,1000", "comma-separated numbers of chat clients")
+	rates := fs.String("rate", "50,10", "comma-separated messages per second sent, one per -n value")
+	fs.DurationVar(&o.messageDuration, "message-duration", 10*time.Second, "how long to send messages at each size")
+	fs.IntVar(&o.senders, "senders", 10, "how many of the clients take turns sending")
+	fs.StringVar(&o.node, "node", "node", "the node binary")
+	fs.StringVar(&o.baseline, "baseline", "bench/chat/baseline/server.js", "the Node.js baseline server")
+	fs.BoolVar(&o.skipBaseline, "skip-baseline", false, "measure only the Go chat server")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	var err error
+	if o.sizes, err = intList(*sizes); err != nil {
+		return o, fmt.Errorf("-n: %w", err)
+	}
+	if o.rates, err = intList(*rates); err != nil {
+		return o, fmt.Errorf("-rate: %w", err)
+	}
+	for len(o.rates) < len(o.sizes) {
+		o.rates = append(o.rates, o.rates[len(o.rates)-1])
+	}
+	return o, nil
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// result is one server's measurements.
+type result struct {
+	name      string
+	negotiate negotiateResult
+	messages  []messageResult
+}
+
+func runBench(args []string) error {
+	o, err := parseOptions(args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	loadStart := loadAverage()
+	procs := &processes{}
+	defer procs.stopAll()
+	env, err := startEnvironment(ctx, procs, o)
+	if err != nil {
+		return err
+	}
+
+	var results []result
+	targets := []target{env.goChat}
+	if !o.skipBaseline {
+		targets = append(targets, env.nodeChat)
+	}
+	for _, tg := range targets {
+		r := result{name: tg.name}
+		fmt.Fprintf(os.Stderr, "== %s: /negotiate with %d concurrent clients for %s\n", tg.name, o.negotiateConcurrency, o.negotiateDuration)
+		r.negotiate, err = benchNegotiate(ctx, tg.baseURL, o.negotiateConcurrency, o.negotiateDuration)
+		if err != nil {
+			return fmt.Errorf("%s /negotiate: %w", tg.name, err)
+		}
+		fmt.Fprintf(os.Stderr, "   %.0f req/s, p99 %s\n", r.negotiate.rps, ms(r.negotiate.p99))
+		for i, n := range o.sizes {
+			fmt.Fprintf(os.Stderr, "== %s: %d clients, %d msg/s for %s\n", tg.name, n, o.rates[i], o.messageDuration)
+			mr, err := benchMessages(ctx, tg.baseURL, n, o.rates[i], o.messageDuration, o.senders)
+			if err != nil {
+				return fmt.Errorf("%s messages at N=%d: %w", tg.name, n, err)
+			}
+			fmt.Fprintf(os.Stderr, "   p50 %s p99 %s, %.1f msg/s, lost %d\n", ms(mr.p50), ms(mr.p99), mr.sustained, mr.lost)
+			r.messages = append(r.messages, mr)
+		}
+		results = append(results, r)
+	}
+	printTable(os.Stdout, o, results)
+	fmt.Printf("\nLoad average (1, 5, 15 min) at the start: %s; at the end: %s; CPUs: %d.\n",
+		loadStart, loadAverage(), runtime.NumCPU())
+	return nil
+}
+
+// loadAverage reads /proc/loadavg: the benchmark shares the machine, and
+// the load it found explains its tail latencies.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
+}

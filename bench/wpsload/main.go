@@ -1,0 +1,255 @@
+// Command wpsload is the load harness of the local Web PubSub service. It starts
+// `chathub webpubsub` as a child process, connects its clients from this process (all on
+// 127.0.0.1, bounded in count and time) and prints a Markdown table: memory per idle
+// connection, broadcast fan-out to 1,000 and 10,000 connections (deliveries/s and the
+// latency from the REST send to the receipt), and user-event round trips through an upstream
+// event handler.
+//
+//	go build -o bin/chathub . && go run ./bench/wpsload --chathub bin/chathub
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chathub/chathub/webpubsub"
+)
+
+// config holds the harness flags.
+type config struct {
+	chathub        string
+	conns          int
+	smallGroup     int
+	duration       time.Duration
+	rateSmall      float64
+	rateAll        float64
+	payload        int
+	eventClients   int
+	eventsDuration time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.chathub, "chathub", "bin/chathub", "path of the chathub binary")
+	flag.IntVar(&c.conns, "conns", 10000, "connections for the idle-memory and 10k fan-out scenarios (max 15000)")
+	flag.IntVar(&c.smallGroup, "group", 1000, "connections in the small fan-out group")
+	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each fan-out scenario (max 60s)")
+	flag.Float64Var(&c.rateSmall, "rate-group", 150, "REST sends per second to the small group")
+	flag.Float64Var(&c.rateAll, "rate-all", 15, "REST broadcasts per second to all connections")
+	flag.IntVar(&c.payload, "payload", 64, "payload bytes per message")
+	flag.IntVar(&c.eventClients, "event-clients", 32, "clients sending user events concurrently")
+	flag.DurationVar(&c.eventsDuration, "events-duration", 5*time.Second, "length of the user-event scenario (max 60s)")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "wpsload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	if c.conns < c.smallGroup || c.conns > 15000 || c.duration > time.Minute || c.eventsDuration > time.Minute {
+		return errors.New("conns must be within [group, 15000] and durations at most 60s")
+	}
+	key, err := newKey()
+	if err != nil {
+		return err
+	}
+	const hub = "bench"
+	handler, err := startEventHandler(hub, key)
+	if err != nil {
+		return err
+	}
+	defer handler.Close()
+	svc, err := startService(c.chathub, hub, key, handler.URL)
+	if err != nil {
+		return err
+	}
+	defer svc.stop()
+	rest, err := webpubsub.NewClient(svc.cs, hub, &webpubsub.ClientOptions{HTTPClient: &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}})
+	if err != nil {
+		return err
+	}
+
+	var rows []row
+	base, err := svc.memory()
+	if err != nil {
+		return err
+	}
+	fleet, err := connectFleet(rest, c.conns, c.smallGroup)
+	if err != nil {
+		return err
+	}
+	defer fleet.close()
+	time.Sleep(3 * time.Second) // let the service settle (GC, stack shrinking)
+	after, err := svc.memory()
+	if err != nil {
+		return err
+	}
+	rows = append(rows, memoryRow(c.conns, base, after))
+
+	small, err := fanOut(rest, fleet, "group", c.smallGroup, c.rateSmall, c.duration, c.payload)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, small)
+	all, err := fanOut(rest, fleet, "all", c.conns, c.rateAll, c.duration, c.payload)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, all)
+	fleet.close()
+
+	ev, err := userEvents(rest, c.eventClients, c.eventsDuration, c.payload)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, ev)
+	printTable(os.Stdout, c, rows)
+	return nil
+}
+
+func newKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// service is the `chathub webpubsub` child process.
+type service struct {
+	cmd *exec.Cmd
+	cs  *webpubsub.ConnectionString
+	dir string
+}
+
+func startService(bin, hub, key, handlerURL string) (*service, error) {
+	dir, err := os.MkdirTemp("", "wpsload")
+	if err != nil {
+		return nil, err
+	}
+	settings := map[string]any{"hubs": map[string]any{hub: map[string]any{
+		"eventHandlers": []map[string]any{{"urlTemplate": handlerURL + "/events/{event}", "userEventPattern": "*"}},
+	}}}
+	b, _ := json.Marshal(settings)
+	file := filepath.Join(dir, "settings.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "webpubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	s := &service{cmd: cmd, dir: dir}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("reading the connection string: %w", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	if s.cs, err = webpubsub.ParseConnectionString(strings.TrimSpace(line)); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *service) stop() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = s.cmd.Process.Kill()
+		}
+	}
+	_ = os.RemoveAll(s.dir)
+}
+
+// memStats is the service's memory at one moment.
+type memStats struct {
+	rss        int64 // from /proc/<pid>/status
+	heapStacks int64 // Go heap in use + goroutine stacks, from /metrics
+}
+
+func (s *service) memory() (memStats, error) {
+	var m memStats
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return m, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), "%d", &kb)
+			m.rss = kb << 10
+		}
+	}
+	resp, err := http.Get(s.cs.Endpoint.String() + "/metrics")
+	if err != nil {
+		return m, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var v float64
+		line := sc.Text()
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
+			if strings.HasPrefix(line, name) {
+				fmt.Sscanf(strings.TrimPrefix(line, name), "%g", &v)
+				m.heapStacks += int64(v)
+			}
+		}
+	}
+	return m, sc.Err()
+}
+
+// startEventHandler runs the upstream event handler (an echo of user events) in this process.
+func startEventHandler(hub, key string) (*handlerServer, error) {
+	h, err := webpubsub.NewEventHandler(webpubsub.EventHandlerOptions{
+		Hub: hub, AccessKeys: func() []string { return []string{key} }, AllowedOrigins: []string{"*"},
+		OnUserEvent: func(_ context.Context, req *webpubsub.UserEventRequest) (*webpubsub.UserEventResponse, error) {
+			return &webpubsub.UserEventResponse{Data: req.Data, ContentType: req.ContentType}, nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &handlerServer{srv: srv, URL: "http://" + ln.Addr().String()}, nil
+}
+
+type handlerServer struct {
+	srv *http.Server
+	URL string
+}
+
+func (h *handlerServer) Close() { _ = h.srv.Close() }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// row is one line of the result table.
+type row struct {
+	name, rate, detail string
+	p50, p99           time.Duration
+}
+
+func memoryRow(n int, before, after memStats) row {
+	rss := float64(after.rss-before.rss) / float64(n) / 1024
+	heap := float64(after.heapStacks-before.heapStacks) / float64(n) / 1024
+	return row{
+		name:   fmt.Sprintf("Memory per idle connection (%s connections)", thousands(n)),
+		rate:   fmt.Sprintf("%.1f KiB RSS, %.1f KiB Go heap+stacks", rss, heap),
+		detail: "service process, after 3 s idle",
+	}
+}
+
+func percentile(samples []int64, p int) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return time.Duration(s[max(0, min(len(s)-1, i-1))])
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func printTable(w io.Writer, c config, rows []row) {
+	fmt.Fprintf(w, "| scenario | throughput / size | p50 | p99 | measured |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		p50, p99 := "–", "–"
+		if r.p99 > 0 {
+			p50, p99 = r.p50.Round(100*time.Microsecond).String(), r.p99.Round(100*time.Microsecond).String()
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.name, r.rate, p50, p99, r.detail)
+	}
+}

@@ -1,0 +1,132 @@
+// Package chatserver is the ChatHub chat server: the Azure Web PubSub chat
+// tutorial's server done properly. It serves the embedded web UI, hands
+// browsers their client access URL (/negotiate), receives the service's
+// CloudEvents (/eventhandler) and broadcasts chat messages through the
+// service's REST API. It can also proxy the client WebSocket to the service
+// (/client/...) for setups where browsers cannot reach the service.
+package chatserver
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/chathub/chathub/webpubsub"
+)
+
+// EnvConnectionString is the environment variable holding the Web PubSub
+// connection string; the name is the one the official chat sample uses.
+const EnvConnectionString = "WebPubSubConnectionString"
+
+// MaxUserIDChars is the longest user id /negotiate accepts, in characters.
+const MaxUserIDChars = 64
+
+// MaxMessageChars is the longest chat message the server broadcasts, in
+// characters (Unicode code points).
+const MaxMessageChars = 4000
+
+// Config is the whole configuration of the chat server: defaults from
+// DefaultConfig, then the environment (LoadEnv), then flags (BindFlags).
+type Config struct {
+	// Listen is the TCP address the HTTP server binds.
+	Listen string
+	// Hub is the Web PubSub hub the chat uses.
+	Hub string
+	// ConnectionString is the Web PubSub connection string (from the
+	// environment). It holds the access key: never print it.
+	ConnectionString string
+	// ConnectionStringFile is a file holding the connection string (a mounted
+	// Secret). When set it wins over ConnectionString, and changes to the
+	// file are picked up without a restart.
+	ConnectionStringFile string
+	// ReloadInterval is how often the connection string file is checked.
+	ReloadInterval time.Duration
+	// TokenTTL is the lifetime of the client access tokens /negotiate issues.
+	TokenTTL time.Duration
+	// ProxyClient makes the server proxy /client/... WebSockets to the
+	// service and /negotiate return URLs on the page's own origin.
+	ProxyClient bool
+	// Embedded starts the local Web PubSub service in the same process and
+	// registers the chat's event handler with it.
+	Embedded bool
+	// ReadyCacheTTL is how long a service health check result is reused by
+	// /readyz.
+	ReadyCacheTTL time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
+	ShutdownTimeout time.Duration
+	// RequestTimeout bounds each REST call to the service.
+	RequestTimeout time.Duration
+}
+
+// DefaultConfig returns the configuration used when nothing overrides it.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          ":8080",
+		Hub:             "chat",
+		ReloadInterval:  2 * time.Second,
+		TokenTTL:        time.Hour,
+		ReadyCacheTTL:   2 * time.Second,
+		ShutdownTimeout: 25 * time.Second,
+		RequestTimeout:  10 * time.Second,
+	}
+}
+
+// LoadEnv applies the environment (read through getenv) to c.
+func (c *Config) LoadEnv(getenv func(string) string) {
+	if v := strings.TrimSpace(getenv(EnvConnectionString)); v != "" {
+		c.ConnectionString = v
+	}
+}
+
+// BindFlags registers the chat server's flags on fs, with c's current values
+// as defaults, so parsing fs overrides c.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "TCP address to serve HTTP on")
+	fs.StringVar(&c.Hub, "hub", c.Hub, "Web PubSub hub name")
+	fs.StringVar(&c.ConnectionStringFile, "connection-string-file", c.ConnectionStringFile,
+		"file holding the Web PubSub connection string (reloaded on change); overrides $"+EnvConnectionString)
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of the client access tokens issued by /negotiate")
+	fs.BoolVar(&c.ProxyClient, "proxy-client", c.ProxyClient,
+		"proxy client WebSockets (/client/...) to the service and give browsers URLs on the page's own origin")
+	fs.BoolVar(&c.Embedded, "embedded", c.Embedded,
+		"run the local Web PubSub service in this process (no Azure needed)")
+	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the connection string file")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown")
+}
+
+// Validate reports the first problem with c as one sentence. It parses the
+// connection string from the environment; the message never contains the key.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.Listen) == "" {
+		return errors.New("the listen address (--listen) must not be empty")
+	}
+	if err := webpubsub.ValidateHubName(c.Hub); err != nil {
+		return fmt.Errorf("the hub name (--hub) is invalid: %w", err)
+	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour {
+		return fmt.Errorf("the token lifetime (--token-ttl) must be between 1m and 24h, not %s", c.TokenTTL)
+	}
+	if c.ReloadInterval <= 0 {
+		return errors.New("the reload interval (--reload-interval) must be positive")
+	}
+	if c.ShutdownTimeout < 0 {
+		return errors.New("the shutdown timeout (--shutdown-timeout) must not be negative")
+	}
+	if c.Embedded {
+		// The embedded service supplies its own connection string.
+		return nil
+	}
+	switch {
+	case c.ConnectionStringFile != "":
+		// Read and parsed at start-up by the connection string watcher.
+	case c.ConnectionString == "":
+		return fmt.Errorf("no Web PubSub connection string: set $%s or --connection-string-file (or use --embedded)", EnvConnectionString)
+	default:
+		if _, err := webpubsub.ParseConnectionString(c.ConnectionString); err != nil {
+			return fmt.Errorf("the connection string in $%s is invalid: %w", EnvConnectionString, err)
+		}
+	}
+	return nil
+}

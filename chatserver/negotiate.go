@@ -1,0 +1,136 @@
+package chatserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/chathub/chathub/webpubsub"
+)
+
+// negotiateResponse is the body of a successful /negotiate answer, the shape
+// the tutorial's page expects.
+type negotiateResponse struct {
+	URL string `json:"url"`
+}
+
+// validateUserID checks a user id from /negotiate. The messages are shown to
+// the person choosing the name.
+func validateUserID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("user id must not be empty")
+	case !utf8.ValidString(id):
+		return errors.New("user id must be valid UTF-8")
+	case utf8.RuneCountInString(id) > MaxUserIDChars:
+		return fmt.Errorf("user id must be at most %d characters", MaxUserIDChars)
+	case strings.TrimSpace(id) == "":
+		return errors.New("user id must not be only spaces")
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) {
+			return errors.New("user id must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// serveNegotiate answers GET /negotiate?id=<user> with a client access URL
+// for that user. The token carries the user id and no roles: the chat only
+// needs the client to send events, which every connection may do.
+func (s *Server) serveNegotiate(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	ids, ok := r.URL.Query()["id"]
+	if !ok || len(ids) == 0 {
+		s.metrics.negotiations.WithLabelValues("bad_request").Inc()
+		httpError(w, http.StatusBadRequest, "missing user id")
+		return
+	}
+	id := ids[0]
+	if err := validateUserID(id); err != nil {
+		s.metrics.negotiations.WithLabelValues("bad_request").Inc()
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	svc := s.creds.current()
+	access, err := svc.client.ClientAccess(webpubsub.ClientTokenOptions{UserID: id, TTL: s.cfg.TokenTTL})
+	if err != nil {
+		s.metrics.negotiations.WithLabelValues("error").Inc()
+		s.metrics.failures.WithLabelValues("negotiate").Inc()
+		s.log.Error("Cannot issue a client access URL", "hub", s.cfg.Hub, "user", id, "error", err)
+		httpError(w, http.StatusInternalServerError, "cannot issue a client access URL")
+		return
+	}
+	u := access.URL
+	if s.cfg.ProxyClient {
+		if u, err = onRequestOrigin(access.URL, r); err != nil {
+			s.metrics.negotiations.WithLabelValues("error").Inc()
+			s.metrics.failures.WithLabelValues("negotiate").Inc()
+			s.log.Error("Cannot build the proxied client URL", "hub", s.cfg.Hub, "user", id)
+			httpError(w, http.StatusInternalServerError, "cannot issue a client access URL")
+			return
+		}
+	}
+	s.metrics.negotiations.WithLabelValues("ok").Inc()
+	s.log.Debug("Issued a client access URL", "hub", s.cfg.Hub, "user", id)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(negotiateResponse{URL: u})
+}
+
+// onRequestOrigin moves a client access URL onto the origin the request
+// came to: ws or wss and the host as the browser sees them, honouring
+// X-Forwarded-Proto and X-Forwarded-Host from a reverse proxy. Path and
+// query (the token) are kept; the proxy forwards them to the service.
+func onRequestOrigin(accessURL string, r *http.Request) (string, error) {
+	u, err := url.Parse(accessURL)
+	if err != nil {
+		return "", err
+	}
+	proto := firstForwarded(r.Header.Get("X-Forwarded-Proto"))
+	if proto == "" {
+		proto = "http"
+		if r.TLS != nil {
+			proto = "https"
+		}
+	}
+	switch strings.ToLower(proto) {
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		u.Scheme = "ws"
+	}
+	host := firstForwarded(r.Header.Get("X-Forwarded-Host"))
+	if host == "" {
+		host = r.Host
+	}
+	if host == "" || strings.ContainsAny(host, "/?#@ \\") {
+		return "", errors.New("request has no usable host")
+	}
+	u.Host = host
+	return u.String(), nil
+}
+
+// firstForwarded returns the first entry of a comma-separated forwarding
+// header (the one the client-facing proxy wrote).
+func firstForwarded(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+// httpError writes a plain-text error answer.
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintln(w, msg)
+}

@@ -1,0 +1,198 @@
+package chatserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/chathub/chathub/chatserver/ui"
+	"github.com/chathub/chathub/webpubsub"
+)
+
+// Options carries the chat server's collaborators; the zero value is usable.
+type Options struct {
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+	// HTTPClient makes the REST calls to the service; nil uses a pooled
+	// client sized for many concurrent webhooks.
+	HTTPClient *http.Client
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Server is the chat server. Create it with New, serve Handler or call Run.
+type Server struct {
+	cfg            Config
+	log            *slog.Logger
+	now            func() time.Time
+	httpClient     *http.Client
+	proxyTransport http.RoundTripper
+	metrics        *metrics
+	creds          *credentials
+	ready          *readiness
+	handler        http.Handler
+}
+
+// New validates cfg and builds the server. It reads the connection string
+// (from cfg.ConnectionString or cfg.ConnectionStringFile) once; errors are
+// one sentence and never contain the access key.
+func New(cfg Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now, httpClient: opts.HTTPClient, metrics: newMetrics()}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	transport := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        512,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Transport: transport}
+	}
+	s.proxyTransport = transport.Clone()
+	creds, err := newCredentials(cfg.ConnectionString, cfg.ConnectionStringFile, cfg.ReloadInterval, s.log, s.buildService)
+	if err != nil {
+		return nil, err
+	}
+	s.creds = creds
+	s.ready = &readiness{ttl: cfg.ReadyCacheTTL, now: s.now, check: func(ctx context.Context) error {
+		return s.creds.current().client.Health(ctx)
+	}}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// buildService makes the REST client and event handler for one connection
+// string.
+func (s *Server) buildService(cs *webpubsub.ConnectionString) (*service, error) {
+	client, err := webpubsub.NewClient(cs, s.cfg.Hub, &webpubsub.ClientOptions{
+		HTTPClient: s.httpClient, Timeout: s.cfg.RequestTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the Web PubSub client: %w", err)
+	}
+	c := &chat{srv: s, client: client}
+	key := cs.AccessKey
+	h, err := webpubsub.NewEventHandler(webpubsub.EventHandlerOptions{
+		Hub:            s.cfg.Hub,
+		AccessKeys:     func() []string { return []string{key} },
+		AllowedOrigins: []string{cs.Endpoint.Hostname()},
+		Logger:         s.log,
+		OnConnected:    c.onConnected,
+		OnDisconnected: c.onDisconnected,
+		OnUserEvent:    c.onUserEvent,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the event handler: %w", err)
+	}
+	return &service{conn: cs, client: client, handler: h}, nil
+}
+
+// routes builds the HTTP routes.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static := http.FileServerFS(ui.FS())
+	mux.Handle("GET /{$}", s.metrics.timed("ui", withUIHeaders(static)))
+	mux.Handle("GET /app.css", s.metrics.timed("ui", withUIHeaders(static)))
+	mux.Handle("GET /app.js", s.metrics.timed("ui", withUIHeaders(static)))
+	mux.Handle("/negotiate", s.metrics.timed("negotiate", http.HandlerFunc(s.serveNegotiate)))
+	mux.Handle("/eventhandler", s.metrics.timed("eventhandler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.creds.current().handler.ServeHTTP(w, r)
+	})))
+	mux.Handle("/eventhandler/", s.metrics.timed("eventhandler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.creds.current().handler.ServeHTTP(w, r)
+	})))
+	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	mux.HandleFunc("GET /readyz", s.serveReadyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	if s.cfg.ProxyClient {
+		mux.Handle("/client/", s.clientProxy())
+	}
+	return mux
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ServiceEndpoint returns the endpoint of the Web PubSub service in use.
+func (s *Server) ServiceEndpoint() string { return s.creds.current().conn.Endpoint.String() }
+
+// Watch reloads the connection string file until ctx ends (no-op without a
+// file). Run calls it; tests that serve Handler directly may too.
+func (s *Server) Watch(ctx context.Context) { s.creds.watch(ctx) }
+
+// Run serves on ln until ctx is cancelled, then shuts down gracefully: it
+// stops accepting, lets in-flight requests (webhooks) finish within
+// cfg.ShutdownTimeout, and then closes proxied WebSockets.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.handler, nil)
+}
+
+// serve runs an HTTP server with handler on ln until ctx ends; see Run.
+// beforeShutdown, when set, runs after ctx ends and before the HTTP server
+// stops, while webhooks are still served.
+func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handler, beforeShutdown func()) error {
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	hs := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go s.creds.watch(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("Chat server listening", "addr", ln.Addr().String(), "hub", s.cfg.Hub,
+		"endpoint", s.ServiceEndpoint(), "proxyClient", s.cfg.ProxyClient)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	if beforeShutdown != nil {
+		beforeShutdown()
+	}
+	s.log.Info("Shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	cancelBase() // ends proxied WebSockets, which Shutdown does not track
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("serving HTTP: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	s.log.Info("Chat server stopped")
+	return nil
+}
+
+// withUIHeaders adds the page's security headers: only this origin's
+// scripts and styles, WebSockets anywhere (the service may be elsewhere).
+func withUIHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
+			"img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chathub/chathub/emulator"
+)
+
+func TestWebPubSubAccessKey(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyFile, []byte("  file-key-0123456789abcdefghijklmnopqrstuv\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		cfg     webPubSubConfig
+		env     string
+		want    string
+		wantErr string
+	}{
+		"the flag wins":                     {cfg: webPubSubConfig{accessKey: "flag-key-0123456789abcdefghijklmnopqrstuv", accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "flag-key-0123456789abcdefghijklmnopqrstuv"},
+		"the file comes next, trimmed":      {cfg: webPubSubConfig{accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "file-key-0123456789abcdefghijklmnopqrstuv"},
+		"the environment comes last":        {env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "env-key-0123456789abcdefghijklmnopqrstuvw"},
+		"a short key is refused":            {cfg: webPubSubConfig{accessKey: "short"}, wantErr: "at least 32"},
+		"a key with a semicolon is refused": {cfg: webPubSubConfig{accessKey: "0123456789abcdefghijklmnopqrstuvwxyz;"}, wantErr: "';'"},
+		"a missing file is an error":        {cfg: webPubSubConfig{accessKeyFile: filepath.Join(dir, "nope")}, wantErr: "access-key-file"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(envAccessKey, tc.env)
+			got, err := tc.cfg.resolveAccessKey()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), tc.cfg.accessKey) && tc.cfg.accessKey != "" {
+					t.Fatal("the error shows the key")
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	t.Run("no key anywhere generates one", func(t *testing.T) {
+		t.Setenv(envAccessKey, "")
+		c := webPubSubConfig{}
+		a, err := c.resolveAccessKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := c.resolveAccessKey()
+		if emulator.ValidateAccessKey(a) != nil || a == b {
+			t.Fatalf("generated keys %q and %q must be valid and random", a, b)
+		}
+	})
+}
+
+func TestWebPubSubEndpoint(t *testing.T) {
+	tests := map[string]struct {
+		flag, bound, want, wantErr string
+	}{
+		"defaults to the bound address": {"", "127.0.0.1:7070", "http://127.0.0.1:7070", ""},
+		"an https endpoint is kept":     {"https://wps.example.com", "0.0.0.0:7070", "https://wps.example.com", ""},
+		"a trailing slash is dropped":   {"http://svc:7070/", "x", "http://svc:7070", ""},
+		"a path is refused":             {"http://svc/base", "x", "", "path"},
+		"another scheme is refused":     {"ftp://svc", "x", "", "http(s)"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			u, err := advertisedEndpoint(tc.flag, tc.bound)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || u.String() != tc.want {
+				t.Fatalf("got %v, %v; want %s", u, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestWebPubSubRejectsBadFlags(t *testing.T) {
+	tests := map[string][]string{
+		"an unknown flag":  {"--nope"},
+		"a bad log level":  {"--log-level", "loud"},
+		"a stray argument": {"extra"},
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			if err := runWebPubSub(t.Context(), args); !errors.Is(err, errUsage) {
+				t.Fatalf("got %v, want a usage error", err)
+			}
+		})
+	}
+}
