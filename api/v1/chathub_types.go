@@ -1,0 +1,333 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
+package v1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ChatHubSpec is the desired state of a ChatHub: one real-time chat backed by
+// one Azure Web PubSub hub.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.hub) == has(oldSelf.hub) && (!has(self.hub) || self.hub == oldSelf.hub)",message="spec.hub cannot be changed: the event handler is registered under the old hub name; create a new ChatHub instead"
+type ChatHubSpec struct {
+	// hub is the Web PubSub hub name. It must start with a letter and contain
+	// only letters, digits and the characters _ ` , . [ ] (at most 128
+	// characters). When empty, the hub is metadata.name with every '-'
+	// replaced by '_' (status.hub shows the effective name). It cannot be
+	// changed after creation.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][]A-Za-z0-9_`,.[]{0,127}$')",message="spec.hub must start with a letter and contain only letters, digits and _ ` , . [ ] (at most 128 characters)"
+	Hub string `json:"hub,omitempty"`
+
+	// webPubSub says where the Web PubSub service and its connection string
+	// come from: exactly one of connectionStringSecretRef, azure or embedded.
+	// The kind of source cannot be changed after creation.
+	// +required
+	WebPubSub WebPubSubSource `json:"webPubSub"`
+
+	// eventHandler configures the event handler the operator registers with
+	// the service for this hub.
+	// +optional
+	// +kubebuilder:default={}
+	EventHandler EventHandlerSpec `json:"eventHandler,omitempty"`
+
+	// server configures the chat server Deployment.
+	// +optional
+	// +kubebuilder:default={}
+	Server ServerSpec `json:"server,omitempty"`
+
+	// ingress, when set, exposes the chat server through an Ingress.
+	// +optional
+	Ingress *IngressSpec `json:"ingress,omitempty"`
+}
+
+// WebPubSubSource is the source of the Web PubSub connection. Exactly one
+// field is set.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.connectionStringSecretRef), has(self.azure), has(self.embedded)].filter(x, x).size() == 1",message="spec.webPubSub must set exactly one of connectionStringSecretRef, azure or embedded"
+// +kubebuilder:validation:XValidation:rule="has(self.connectionStringSecretRef) == has(oldSelf.connectionStringSecretRef) && has(self.azure) == has(oldSelf.azure) && has(self.embedded) == has(oldSelf.embedded)",message="the kind of spec.webPubSub source (connectionStringSecretRef, azure or embedded) cannot be changed: the event handler registered with the old service would be left behind; create a new ChatHub instead"
+type WebPubSubSource struct {
+	// connectionStringSecretRef names a Secret in the ChatHub's namespace that
+	// holds a Web PubSub connection string. The operator copies it into the
+	// connection Secret and follows its rotation. It cannot register the
+	// event handler with such a source: status says which URL to register by
+	// hand.
+	// +optional
+	ConnectionStringSecretRef *SecretKeySelector `json:"connectionStringSecretRef,omitempty"`
+
+	// azure names an Azure Web PubSub resource. The operator reads its keys
+	// with ARM listKeys and registers the event handler through ARM, signed
+	// in with Microsoft Entra ID (workload identity first).
+	// +optional
+	Azure *AzureSource `json:"azure,omitempty"`
+
+	// embedded makes the operator run ChatHub's own Web PubSub-compatible
+	// service for this hub, next to the chat server, with a generated key.
+	// +optional
+	Embedded *EmbeddedSource `json:"embedded,omitempty"`
+}
+
+// SecretKeySelector selects one key of a Secret in the ChatHub's namespace.
+type SecretKeySelector struct {
+	// name is the name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="connectionStringSecretRef.name must be a valid Secret name (lower-case letters, digits, '-' and '.')"
+	Name string `json:"name"`
+
+	// key is the key in the Secret's data that holds the connection string.
+	// +optional
+	// +kubebuilder:default=connectionString
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[-._a-zA-Z0-9]+$')",message="connectionStringSecretRef.key must contain only letters, digits, '-', '_' and '.'"
+	Key string `json:"key,omitempty"`
+}
+
+// AzureSource names an Azure Web PubSub resource managed through ARM.
+type AzureSource struct {
+	// resourceID is the ARM ID of the Web PubSub resource, in the form
+	// /subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.SignalRService/webPubSub/{name}.
+	// It cannot be changed after creation.
+	// +required
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\\\.SignalRService/(?i:webPubSub)/[^/]+$')",message="azure.resourceID must look like /subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.SignalRService/webPubSub/{name}"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="azure.resourceID cannot be changed: the event handler registered with the old resource would be left behind; create a new ChatHub instead"
+	ResourceID string `json:"resourceID"`
+
+	// managementEndpoint is the base URL of Azure Resource Manager. Change it
+	// only for sovereign clouds (or a local ARM-compatible service in tests).
+	// +optional
+	// +kubebuilder:default="https://management.azure.com"
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$')",message="azure.managementEndpoint must be an http(s) URL with a host and no path, such as https://management.azure.com"
+	ManagementEndpoint string `json:"managementEndpoint,omitempty"`
+}
+
+// EmbeddedSource configures the local Web PubSub-compatible service the
+// operator runs for the hub.
+type EmbeddedSource struct {
+	// image is the container image of the local service. Default: the chat
+	// server's image (one image serves every role).
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+
+	// resources are the compute resources of the local service's container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// SystemEvent is a Web PubSub system event an event handler can subscribe to.
+// +kubebuilder:validation:Enum=connect;connected;disconnected
+type SystemEvent string
+
+// The system events of Web PubSub.
+const (
+	// SystemEventConnect is the blocking event sent before a client connects.
+	SystemEventConnect SystemEvent = "connect"
+	// SystemEventConnected is sent after a client has connected.
+	SystemEventConnected SystemEvent = "connected"
+	// SystemEventDisconnected is sent after a client has disconnected.
+	SystemEventDisconnected SystemEvent = "disconnected"
+)
+
+// EventHandlerSpec configures the event handler registered for the hub.
+type EventHandlerSpec struct {
+	// url is the URL template the service calls with events, e.g.
+	// https://chat.example.com/eventhandler. It may contain {hub} and {event}
+	// in its path, never in its host. Default: https://{ingress.host}/eventhandler
+	// (http when the Ingress has no TLS) when an Ingress is set, else the chat
+	// server's in-cluster Service, http://{name}.{namespace}.svc/eventhandler.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\\\s]*)?$')",message="eventHandler.url must be an http or https URL with a plain host (placeholders such as {event} are allowed only in the path)"
+	URL string `json:"url,omitempty"`
+
+	// userEventPattern selects the user events sent to the handler: "*" for
+	// all, one event name, or a comma-separated list of names.
+	// +optional
+	// +kubebuilder:default="*"
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(\\\\*|[^,\\\\s]+(,[^,\\\\s]+)*)$')",message="eventHandler.userEventPattern must be \"*\" or a comma-separated list of event names without spaces"
+	UserEventPattern string `json:"userEventPattern,omitempty"`
+
+	// systemEvents are the system events sent to the handler. The chat needs
+	// connected and disconnected to announce who joins and leaves.
+	// +optional
+	// +kubebuilder:default={connected,disconnected}
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	SystemEvents []SystemEvent `json:"systemEvents,omitempty"`
+}
+
+// ServerSpec configures the chat server Deployment.
+type ServerSpec struct {
+	// replicas is the number of chat server pods.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// image is the chat server's container image. Default: the operator's
+	// own image (set with the manager's --default-chat-image).
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+
+	// resources are the compute resources of the chat server container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// tokenTTL is how long the client access tokens handed out by /negotiate
+	// stay valid, between 1m and 24h.
+	// +optional
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="server.tokenTTL must be between 1m and 24h"
+	TokenTTL *metav1.Duration `json:"tokenTTL,omitempty"`
+}
+
+// IngressSpec exposes the chat server through an Ingress.
+type IngressSpec struct {
+	// className is the IngressClass to use. Default: the cluster's default
+	// IngressClass.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ClassName *string `json:"className,omitempty"`
+
+	// host is the DNS name the chat is served on, e.g. chat.example.com.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="ingress.host must be a lower-case DNS name such as chat.example.com (no scheme, port or path)"
+	Host string `json:"host"`
+
+	// tlsSecretName names a Secret of type kubernetes.io/tls for the host.
+	// When set, the chat is served over https.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	TLSSecretName string `json:"tlsSecretName,omitempty"`
+
+	// annotations are added to the Ingress (e.g. for cert-manager).
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// SourceKind names the kind of Web PubSub source a ChatHub uses.
+type SourceKind string
+
+// The kinds of Web PubSub source.
+const (
+	// SourceConnectionString is a connection string from a user's Secret.
+	SourceConnectionString SourceKind = "ConnectionString"
+	// SourceAzure is an Azure Web PubSub resource managed through ARM.
+	SourceAzure SourceKind = "Azure"
+	// SourceEmbedded is the local service run by the operator.
+	SourceEmbedded SourceKind = "Embedded"
+)
+
+// ChatHubStatus is the observed state of a ChatHub. It never contains keys.
+type ChatHubStatus struct {
+	// observedGeneration is the metadata.generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions are Ready, ConnectionSecretReady, ServerAvailable and
+	// EventHandlerRegistered, each with its own observedGeneration.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// hub is the effective Web PubSub hub name.
+	// +optional
+	Hub string `json:"hub,omitempty"`
+
+	// source is the kind of Web PubSub source: ConnectionString, Azure or
+	// Embedded.
+	// +optional
+	Source SourceKind `json:"source,omitempty"`
+
+	// connectionSecretName is the Secret holding the connection string the
+	// chat server uses (key connectionString).
+	// +optional
+	ConnectionSecretName string `json:"connectionSecretName,omitempty"`
+
+	// endpoint is the Web PubSub endpoint, without any key.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// eventHandlerURL is the event handler URL template: the one registered,
+	// or, when the condition EventHandlerRegistered has reason
+	// ManualRegistrationRequired, the one to register by hand.
+	// +optional
+	EventHandlerURL string `json:"eventHandlerURL,omitempty"`
+
+	// url is where users open the chat: the Ingress URL, or the chat
+	// server's in-cluster Service URL.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// replicas is the desired number of chat server pods.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// readyReplicas is the number of chat server pods ready to serve.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+}
+
+// ChatHub is a real-time chat on Azure Web PubSub (or ChatHub's local
+// service): the operator runs its chat server, stores its connection string
+// in a Secret and registers its event handler with the service.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:validation:XValidation:rule="has(self.spec.hub) || self.metadata.name.matches('^[a-z][-a-z0-9.]{0,127}$')",message="spec.hub is required when metadata.name is not a valid hub name (it must start with a letter and be at most 128 characters)"
+// +kubebuilder:resource:shortName=chub,categories={chathub,all}
+// +kubebuilder:printcolumn:name="Hub",type=string,JSONPath=`.status.hub`
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.source`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Replicas",type=string,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ChatHub struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired state of the chat.
+	// +required
+	Spec ChatHubSpec `json:"spec"`
+
+	// status is the observed state of the chat.
+	// +optional
+	Status ChatHubStatus `json:"status,omitempty"`
+}
+
+// ChatHubList is a list of ChatHubs.
+//
+// +kubebuilder:object:root=true
+type ChatHubList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the list's metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the ChatHubs.
+	Items []ChatHub `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ChatHub{}, &ChatHubList{})
+}

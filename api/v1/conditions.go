@@ -1,0 +1,74 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
+package v1
+
+// Condition types of a ChatHub.
+const (
+	// ConditionReady is True when the chat works end to end: connection
+	// Secret, chat server and registered event handler.
+	ConditionReady = "Ready"
+	// ConditionConnectionSecretReady is True when the connection Secret holds
+	// a valid connection string.
+	ConditionConnectionSecretReady = "ConnectionSecretReady"
+	// ConditionServerAvailable is True when the chat server (and, when
+	// embedded, the local service) has available replicas.
+	ConditionServerAvailable = "ServerAvailable"
+	// ConditionEventHandlerRegistered is True when the event handler is
+	// registered with the service with the desired settings.
+	ConditionEventHandlerRegistered = "EventHandlerRegistered"
+)
+
+// Condition reasons. They are also the reasons of the events the operator
+// records.
+const (
+	// ReasonReady: the condition holds.
+	ReasonReady = "Ready"
+	// ReasonNotReady: Ready is False because another condition is not True;
+	// the message names it.
+	ReasonNotReady = "NotReady"
+
+	// ReasonSecretReady: the connection Secret is up to date.
+	ReasonSecretReady = "SecretReady"
+	// ReasonSourceSecretNotFound: the Secret named by
+	// connectionStringSecretRef does not exist.
+	ReasonSourceSecretNotFound = "SourceSecretNotFound"
+	// ReasonSourceSecretKeyMissing: the referenced Secret lacks the key.
+	ReasonSourceSecretKeyMissing = "SourceSecretKeyMissing"
+	// ReasonInvalidConnectionString: the connection string cannot be parsed.
+	ReasonInvalidConnectionString = "InvalidConnectionString"
+	// ReasonListKeysFailed: ARM listKeys failed for an Azure source.
+	ReasonListKeysFailed = "ListKeysFailed"
+	// ReasonInvalidResourceID: azure.resourceID cannot be parsed.
+	ReasonInvalidResourceID = "InvalidResourceID"
+	// ReasonCredentialUnavailable: no Microsoft Entra credential is
+	// configured for the operator.
+	ReasonCredentialUnavailable = "CredentialUnavailable"
+
+	// ReasonDeploymentAvailable: the Deployments have available replicas.
+	ReasonDeploymentAvailable = "DeploymentAvailable"
+	// ReasonDeploymentProgressing: the Deployments are rolling out.
+	ReasonDeploymentProgressing = "DeploymentProgressing"
+	// ReasonScaledToZero: spec.server.replicas is 0.
+	ReasonScaledToZero = "ScaledToZero"
+
+	// ReasonRegistered: the event handler is registered.
+	ReasonRegistered = "Registered"
+	// ReasonManualRegistrationRequired: the source is a plain connection
+	// string, so the operator cannot register; status.eventHandlerURL is the
+	// URL to register by hand.
+	ReasonManualRegistrationRequired = "ManualRegistrationRequired"
+	// ReasonHandshakeFailed: the chat server did not pass the
+	// abuse-protection handshake, so registering would fail.
+	ReasonHandshakeFailed = "HandshakeFailed"
+	// ReasonRegistrationFailed: the service refused or did not answer the
+	// hub-settings request.
+	ReasonRegistrationFailed = "RegistrationFailed"
+	// ReasonWaitingForSecret: registration waits for the connection Secret.
+	ReasonWaitingForSecret = "WaitingForConnectionSecret"
+
+	// ReasonUnregistered: the event handler was removed on deletion.
+	ReasonUnregistered = "Unregistered"
+	// ReasonUnregisterFailed: the event handler could not be removed on
+	// deletion and was left behind.
+	ReasonUnregisterFailed = "UnregisterFailed"
+)

@@ -1,0 +1,129 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	chatv1 "github.com/chathub/chathub/api/v1"
+)
+
+// image is the chat server image of hub.
+func (r *ChatHubReconciler) image(hub *chatv1.ChatHub) string {
+	if hub.Spec.Server.Image != "" {
+		return hub.Spec.Server.Image
+	}
+	return r.DefaultImage
+}
+
+// ensureChatServer applies the chat server Deployment and Service and returns
+// the Deployment as stored.
+func (r *ChatHubReconciler) ensureChatServer(ctx context.Context, hub *chatv1.ChatHub, hash string) (*appsv1.Deployment, error) {
+	d, err := r.applyDeployment(ctx, hub, buildChatServerDeployment(hub, r.image(hub), hash))
+	if err != nil {
+		return nil, fmt.Errorf("applying the chat server Deployment: %w", err)
+	}
+	if err := r.applyService(ctx, hub, buildService(hub, ChatServerName(hub), componentChatServer, ChatServicePort)); err != nil {
+		return nil, fmt.Errorf("applying the chat server Service: %w", err)
+	}
+	return d, nil
+}
+
+// ensureEmbeddedService applies the local service's Deployment and Service
+// for an embedded source; it returns nil for other sources.
+func (r *ChatHubReconciler) ensureEmbeddedService(ctx context.Context, hub *chatv1.ChatHub, hash string) (*appsv1.Deployment, error) {
+	if hub.Spec.WebPubSub.Embedded == nil {
+		return nil, nil
+	}
+	d, err := r.applyDeployment(ctx, hub, buildEmbeddedDeployment(hub, r.image(hub), hash))
+	if err != nil {
+		return nil, fmt.Errorf("applying the local service Deployment: %w", err)
+	}
+	if err := r.applyService(ctx, hub, buildService(hub, EmbeddedName(hub), componentWebPubSub, EmbeddedPort)); err != nil {
+		return nil, fmt.Errorf("applying the local service Service: %w", err)
+	}
+	return d, nil
+}
+
+// applyDeployment creates or patches a Deployment to match want. Labels and
+// pod-template annotations others add (e.g. kubectl rollout restart) are kept.
+func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.ChatHub, want *appsv1.Deployment) (*appsv1.Deployment, error) {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, d, func() error {
+		d.Labels = mergeLabels(d.Labels, want.Labels)
+		if d.CreationTimestamp.IsZero() {
+			d.Spec.Selector = want.Spec.Selector // immutable once created
+		}
+		d.Spec.Replicas = want.Spec.Replicas
+		d.Spec.Strategy = want.Spec.Strategy
+		d.Spec.RevisionHistoryLimit = want.Spec.RevisionHistoryLimit
+		d.Spec.ProgressDeadlineSeconds = want.Spec.ProgressDeadlineSeconds
+		annotations := mergeLabels(d.Spec.Template.Annotations, want.Spec.Template.Annotations)
+		d.Spec.Template = *want.Spec.Template.DeepCopy()
+		d.Spec.Template.Annotations = annotations
+		return ctrl.SetControllerReference(hub, d, r.Scheme)
+	})
+	return d, err
+}
+
+// applyService creates or patches a Service; the fields the API server
+// allocates (cluster IPs, node ports) are left alone.
+func (r *ChatHubReconciler) applyService(ctx context.Context, hub *chatv1.ChatHub, want *corev1.Service) error {
+	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, s, func() error {
+		s.Labels = mergeLabels(s.Labels, want.Labels)
+		s.Spec.Type = want.Spec.Type
+		s.Spec.Selector = want.Spec.Selector
+		s.Spec.Ports = want.Spec.Ports
+		return ctrl.SetControllerReference(hub, s, r.Scheme)
+	})
+	return err
+}
+
+// ensureIngress applies the Ingress when spec.ingress is set and deletes the
+// one it made when spec.ingress is removed.
+func (r *ChatHubReconciler) ensureIngress(ctx context.Context, hub *chatv1.ChatHub) error {
+	want := buildIngress(hub)
+	if want == nil {
+		var have networkingv1.Ingress
+		err := r.Get(ctx, types.NamespacedName{Namespace: hub.Namespace, Name: ChatServerName(hub)}, &have)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("getting the Ingress: %w", err)
+		}
+		if !metav1.IsControlledBy(&have, hub) {
+			return nil
+		}
+		if err := r.Delete(ctx, &have); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting the Ingress: %w", err)
+		}
+		return nil
+	}
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, ing, func() error {
+		ing.Labels = mergeLabels(ing.Labels, want.Labels)
+		ing.Annotations = mergeLabels(ing.Annotations, want.Annotations)
+		if want.Spec.IngressClassName != nil {
+			ing.Spec.IngressClassName = want.Spec.IngressClassName
+		}
+		ing.Spec.Rules = want.Spec.Rules
+		ing.Spec.TLS = want.Spec.TLS
+		return ctrl.SetControllerReference(hub, ing, r.Scheme)
+	})
+	if err != nil {
+		return fmt.Errorf("applying the Ingress: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,371 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
+package controllers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	chatv1 "github.com/chathub/chathub/api/v1"
+)
+
+// Names, labels, ports and paths shared by the builders.
+const (
+	// ConnectionHashAnnotation on a pod template holds the sha256 of the
+	// connection Secret's data, so a key rotation rolls the pods.
+	ConnectionHashAnnotation = "chat.webpubsub.dev/connection-hash"
+
+	// SecretKeyConnectionString is the key of the connection Secret holding
+	// the connection string.
+	SecretKeyConnectionString = "connectionString"
+	// SecretKeyAccessKey is the key of the connection Secret holding the
+	// generated access key of an embedded service.
+	SecretKeyAccessKey = "accessKey"
+
+	// ChatServerPort is the chat server's container port.
+	ChatServerPort = 8080
+	// ChatServicePort is the port of the chat server's Service.
+	ChatServicePort = 80
+	// EmbeddedPort is the port of the local Web PubSub service.
+	EmbeddedPort = 7070
+	// EventHandlerPath is where the chat server serves its event handler.
+	EventHandlerPath = "/eventhandler"
+
+	connectionMountPath = "/etc/chathub/connection"
+	componentChatServer = "chatserver"
+	componentWebPubSub  = "webpubsub"
+	managerName         = "chathub-operator"
+	nonRootUID          = 65532
+)
+
+// ConnectionSecretName is the name of the Secret the operator writes for hub.
+func ConnectionSecretName(hub *chatv1.ChatHub) string { return hub.Name + "-connection" }
+
+// ChatServerName is the name of the chat server's Deployment and Service.
+func ChatServerName(hub *chatv1.ChatHub) string { return hub.Name }
+
+// EmbeddedName is the name of the local service's Deployment and Service.
+func EmbeddedName(hub *chatv1.ChatHub) string { return hub.Name + "-webpubsub" }
+
+// EffectiveHub is the Web PubSub hub name of a ChatHub: spec.hub, or
+// metadata.name with '-' replaced by '_' (hub names cannot contain '-').
+func EffectiveHub(hub *chatv1.ChatHub) string {
+	if hub.Spec.Hub != "" {
+		return hub.Spec.Hub
+	}
+	return strings.ReplaceAll(hub.Name, "-", "_")
+}
+
+// SourceOf returns the kind of Web PubSub source hub uses.
+func SourceOf(hub *chatv1.ChatHub) chatv1.SourceKind {
+	switch {
+	case hub.Spec.WebPubSub.Embedded != nil:
+		return chatv1.SourceEmbedded
+	case hub.Spec.WebPubSub.Azure != nil:
+		return chatv1.SourceAzure
+	default:
+		return chatv1.SourceConnectionString
+	}
+}
+
+// EmbeddedEndpoint is the in-cluster URL of hub's local service.
+func EmbeddedEndpoint(hub *chatv1.ChatHub) *url.URL {
+	return &url.URL{Scheme: "http", Host: fmt.Sprintf("%s.%s.svc:%d", EmbeddedName(hub), hub.Namespace, EmbeddedPort)}
+}
+
+// ChatServiceHost is the in-cluster host name of hub's chat server Service.
+func ChatServiceHost(hub *chatv1.ChatHub) string {
+	return fmt.Sprintf("%s.%s.svc", ChatServerName(hub), hub.Namespace)
+}
+
+// ChatURL is where users open the chat.
+func ChatURL(hub *chatv1.ChatHub) string {
+	if ing := hub.Spec.Ingress; ing != nil {
+		scheme := "http"
+		if ing.TLSSecretName != "" {
+			scheme = "https"
+		}
+		return scheme + "://" + ing.Host + "/"
+	}
+	return "http://" + ChatServiceHost(hub) + "/"
+}
+
+// EventHandlerURL is the URL template to register for hub: spec.eventHandler.url,
+// else derived from the Ingress or the in-cluster Service.
+func EventHandlerURL(hub *chatv1.ChatHub) string {
+	if hub.Spec.EventHandler.URL != "" {
+		return hub.Spec.EventHandler.URL
+	}
+	return strings.TrimSuffix(ChatURL(hub), "/") + EventHandlerPath
+}
+
+// DesiredEventHandler is the handler settings the operator registers for hub.
+func DesiredEventHandler(hub *chatv1.ChatHub) (urlTemplate, userEventPattern string, systemEvents []string) {
+	pattern := hub.Spec.EventHandler.UserEventPattern
+	if pattern == "" {
+		pattern = "*"
+	}
+	events := make([]string, 0, len(hub.Spec.EventHandler.SystemEvents))
+	for _, e := range hub.Spec.EventHandler.SystemEvents {
+		events = append(events, string(e))
+	}
+	if hub.Spec.EventHandler.SystemEvents == nil {
+		events = []string{string(chatv1.SystemEventConnected), string(chatv1.SystemEventDisconnected)}
+	}
+	return EventHandlerURL(hub), pattern, events
+}
+
+// ConnectionHash is the value of ConnectionHashAnnotation for a Secret's data.
+func ConnectionHash(data map[string][]byte) string {
+	h := sha256.New()
+	for _, k := range []string{SecretKeyConnectionString, SecretKeyAccessKey} {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write(data[k])
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Labels are the labels of every object the operator creates for hub.
+func Labels(hub *chatv1.ChatHub, component string) map[string]string {
+	l := selectorLabels(hub, component)
+	l["app.kubernetes.io/managed-by"] = managerName
+	return l
+}
+
+func selectorLabels(hub *chatv1.ChatHub, component string) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":      "chathub",
+		"app.kubernetes.io/instance":  hub.Name,
+		"app.kubernetes.io/component": component,
+	}
+}
+
+// buildConnectionSecretData is the data of the connection Secret.
+func buildConnectionSecretData(connectionString, accessKey string) map[string][]byte {
+	data := map[string][]byte{SecretKeyConnectionString: []byte(connectionString)}
+	if accessKey != "" {
+		data[SecretKeyAccessKey] = []byte(accessKey)
+	}
+	return data
+}
+
+// restrictedContainerSecurityContext follows the restricted Pod Security
+// Standard.
+func restrictedContainerSecurityContext() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		RunAsNonRoot:             ptr.To(true),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		AllowPrivilegeEscalation: ptr.To(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// podSpec is the shared part of both pod templates. Fields the API server
+// would default are set explicitly so that re-applying the desired spec is a
+// no-op.
+func podSpec(hub *chatv1.ChatHub, c corev1.Container, volumeItems []corev1.KeyToPath) corev1.PodSpec {
+	c.ImagePullPolicy = corev1.PullIfNotPresent
+	c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+	c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	c.SecurityContext = restrictedContainerSecurityContext()
+	c.VolumeMounts = []corev1.VolumeMount{
+		{Name: "connection", MountPath: connectionMountPath, ReadOnly: true},
+		{Name: "tmp", MountPath: "/tmp"},
+	}
+	return corev1.PodSpec{
+		Containers:                    []corev1.Container{c},
+		AutomountServiceAccountToken:  ptr.To(false),
+		EnableServiceLinks:            ptr.To(false),
+		RestartPolicy:                 corev1.RestartPolicyAlways,
+		DNSPolicy:                     corev1.DNSClusterFirst,
+		SchedulerName:                 corev1.DefaultSchedulerName,
+		TerminationGracePeriodSeconds: ptr.To[int64](30),
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr.To(true),
+			RunAsUser:      ptr.To[int64](nonRootUID),
+			RunAsGroup:     ptr.To[int64](nonRootUID),
+			FSGroup:        ptr.To[int64](nonRootUID),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Volumes: []corev1.Volume{
+			{Name: "connection", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: ConnectionSecretName(hub), Items: volumeItems, DefaultMode: ptr.To[int32](0o440),
+			}}},
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		},
+	}
+}
+
+func httpProbe(path string, period int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: path, Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP,
+		}},
+		PeriodSeconds: period, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3,
+	}
+}
+
+// chatServerArgs are the command-line arguments of the chat server container.
+func chatServerArgs(hub *chatv1.ChatHub) []string {
+	ttl := time.Hour
+	if hub.Spec.Server.TokenTTL != nil {
+		ttl = hub.Spec.Server.TokenTTL.Duration
+	}
+	args := []string{
+		"chatserver",
+		"--listen", ":" + strconv.Itoa(ChatServerPort),
+		"--hub", EffectiveHub(hub),
+		"--connection-string-file", connectionMountPath + "/" + SecretKeyConnectionString,
+		"--token-ttl", ttl.String(),
+	}
+	if SourceOf(hub) == chatv1.SourceEmbedded {
+		args = append(args, "--proxy-client")
+	}
+	return args
+}
+
+// deploymentDefaults sets the fields the API server would otherwise default.
+func deploymentDefaults(d *appsv1.DeploymentSpec) {
+	d.RevisionHistoryLimit = ptr.To[int32](10)
+	d.ProgressDeadlineSeconds = ptr.To[int32](600)
+}
+
+// buildChatServerDeployment is the desired chat server Deployment.
+func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string) *appsv1.Deployment {
+	c := corev1.Container{
+		Name:           componentChatServer,
+		Image:          image,
+		Args:           chatServerArgs(hub),
+		Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: ChatServerPort, Protocol: corev1.ProtocolTCP}},
+		ReadinessProbe: httpProbe("/readyz", 5),
+		LivenessProbe:  httpProbe("/healthz", 10),
+		Resources:      hub.Spec.Server.Resources,
+	}
+	replicas := ptr.To[int32](1)
+	if hub.Spec.Server.Replicas != nil {
+		replicas = ptr.To(*hub.Spec.Server.Replicas)
+	}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: ChatServerName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentChatServer)},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentChatServer)},
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+				MaxUnavailable: ptr.To(intstr.FromString("25%")), MaxSurge: ptr.To(intstr.FromString("25%")),
+			}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels:      Labels(hub, componentChatServer),
+					Annotations: map[string]string{ConnectionHashAnnotation: connectionHash},
+				},
+				Spec: podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyConnectionString, Path: SecretKeyConnectionString}}),
+			},
+		},
+	}
+	deploymentDefaults(&d.Spec)
+	return d
+}
+
+// buildEmbeddedDeployment is the desired Deployment of the local service. It
+// runs one replica (its state is in memory) and is recreated, never surged.
+func buildEmbeddedDeployment(hub *chatv1.ChatHub, image, connectionHash string) *appsv1.Deployment {
+	emb := hub.Spec.WebPubSub.Embedded
+	if emb.Image != "" {
+		image = emb.Image
+	}
+	c := corev1.Container{
+		Name:  componentWebPubSub,
+		Image: image,
+		Args: []string{
+			"webpubsub",
+			"--listen", ":" + strconv.Itoa(EmbeddedPort),
+			"--endpoint", EmbeddedEndpoint(hub).String(),
+			"--access-key-file", connectionMountPath + "/" + SecretKeyAccessKey,
+		},
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: EmbeddedPort, Protocol: corev1.ProtocolTCP}},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
+			PeriodSeconds: 5, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3,
+		},
+		Resources: emb.Resources,
+	}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentWebPubSub)},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentWebPubSub)},
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels:      Labels(hub, componentWebPubSub),
+					Annotations: map[string]string{ConnectionHashAnnotation: connectionHash},
+				},
+				Spec: podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyAccessKey, Path: SecretKeyAccessKey}}),
+			},
+		},
+	}
+	deploymentDefaults(&d.Spec)
+	return d
+}
+
+// buildService is the desired Service in front of one component's pods.
+func buildService(hub *chatv1.ChatHub, name, component string, port int32) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: hub.Namespace, Labels: Labels(hub, component)},
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: selectorLabels(hub, component),
+			Ports: []corev1.ServicePort{{
+				Name: "http", Port: port, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP,
+			}},
+		},
+	}
+}
+
+// buildIngress is the desired Ingress, or nil when spec.ingress is unset.
+func buildIngress(hub *chatv1.ChatHub) *networkingv1.Ingress {
+	spec := hub.Spec.Ingress
+	if spec == nil {
+		return nil
+	}
+	pathType := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: ChatServerName(hub), Namespace: hub.Namespace,
+			Labels: Labels(hub, componentChatServer), Annotations: spec.Annotations,
+		},
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: spec.ClassName,
+			Rules: []networkingv1.IngressRule{{
+				Host: spec.Host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{
+						Path: "/", PathType: &pathType,
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+							Name: ChatServerName(hub), Port: networkingv1.ServiceBackendPort{Name: "http"},
+						}},
+					}},
+				}},
+			}},
+		},
+	}
+	if spec.TLSSecretName != "" {
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{spec.Host}, SecretName: spec.TLSSecretName}}
+	}
+	return ing
+}

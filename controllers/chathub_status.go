@@ -1,0 +1,130 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
+package controllers
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chatv1 "github.com/chathub/chathub/api/v1"
+)
+
+// observation is what one reconcile saw and did; computeStatus turns it into
+// the ChatHub's status. It never holds a key.
+type observation struct {
+	generation int64
+	hub        string
+	source     chatv1.SourceKind
+	// secretName is the connection Secret's name; "" while there is none.
+	secretName string
+	// secretProblem is why the connection Secret is not up to date; nil when it is.
+	secretProblem *problem
+	// endpoint is the service endpoint (no key); "" when unknown.
+	endpoint string
+	// server and embedded are the Deployments as last read; nil when absent.
+	server   *appsv1.Deployment
+	embedded *appsv1.Deployment
+	// registration is the outcome of the registration step.
+	registration registration
+	url          string
+}
+
+// computeStatus returns the status for obs, starting from old so that
+// conditions keep their lastTransitionTime while their status holds.
+func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) chatv1.ChatHubStatus {
+	st := *old.DeepCopy()
+	st.ObservedGeneration = obs.generation
+	st.Hub = obs.hub
+	st.Source = obs.source
+	st.URL = obs.url
+	st.EventHandlerURL = obs.registration.url
+	if obs.endpoint != "" {
+		st.Endpoint = obs.endpoint
+	}
+	st.ConnectionSecretName = obs.secretName
+	st.Replicas, st.ReadyReplicas = 0, 0
+	if obs.server != nil {
+		if obs.server.Spec.Replicas != nil {
+			st.Replicas = *obs.server.Spec.Replicas
+		}
+		st.ReadyReplicas = obs.server.Status.ReadyReplicas
+	}
+
+	set := func(typ string, ok bool, reason, msg string) metav1.Condition {
+		c := metav1.Condition{Type: typ, Status: metav1.ConditionFalse, Reason: reason, Message: msg,
+			ObservedGeneration: obs.generation, LastTransitionTime: now}
+		if ok {
+			c.Status = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&st.Conditions, c)
+		return c
+	}
+
+	var secretCond metav1.Condition
+	if p := obs.secretProblem; p != nil {
+		secretCond = set(chatv1.ConditionConnectionSecretReady, false, p.reason, p.message)
+	} else {
+		secretCond = set(chatv1.ConditionConnectionSecretReady, true, chatv1.ReasonSecretReady,
+			fmt.Sprintf("Secret %s holds the connection string for %s", st.ConnectionSecretName, obs.endpoint))
+	}
+
+	ok, reason, msg := serverAvailability(obs.server, "chat server")
+	if ok && obs.source == chatv1.SourceEmbedded {
+		ok, reason, msg = serverAvailability(obs.embedded, "local Web PubSub service")
+		if ok {
+			msg = "The chat server and the local Web PubSub service are available"
+		}
+	}
+	serverCond := set(chatv1.ConditionServerAvailable, ok, reason, msg)
+
+	reg := obs.registration
+	regCond := set(chatv1.ConditionEventHandlerRegistered, reg.status == metav1.ConditionTrue, reg.reason, reg.message)
+
+	ready, readyMsg := true, "The chat is ready at "+obs.url
+	for _, c := range []metav1.Condition{secretCond, serverCond, regCond} {
+		if c.Status == metav1.ConditionTrue || c.Reason == chatv1.ReasonManualRegistrationRequired {
+			continue
+		}
+		ready, readyMsg = false, fmt.Sprintf("%s is False (%s): %s", c.Type, c.Reason, c.Message)
+		break
+	}
+	if ready && reg.reason == chatv1.ReasonManualRegistrationRequired {
+		readyMsg += "; the event handler must be registered by hand (see condition EventHandlerRegistered)"
+	}
+	readyReason := chatv1.ReasonReady
+	if !ready {
+		readyReason = chatv1.ReasonNotReady
+	}
+	set(chatv1.ConditionReady, ready, readyReason, readyMsg)
+	return st
+}
+
+// serverAvailability reports whether a Deployment has available pods.
+func serverAvailability(d *appsv1.Deployment, what string) (bool, string, string) {
+	if d == nil {
+		return false, chatv1.ReasonDeploymentProgressing, fmt.Sprintf("The %s Deployment does not exist yet", what)
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	if want == 0 {
+		return false, chatv1.ReasonScaledToZero, fmt.Sprintf("The %s Deployment %s is scaled to zero", what, d.Name)
+	}
+	available := false
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			available = true
+		}
+	}
+	if d.Status.ObservedGeneration < d.Generation || !available || d.Status.AvailableReplicas == 0 {
+		return false, chatv1.ReasonDeploymentProgressing,
+			fmt.Sprintf("The %s Deployment %s has %d/%d pods available", what, d.Name, d.Status.AvailableReplicas, want)
+	}
+	return true, chatv1.ReasonDeploymentAvailable,
+		fmt.Sprintf("The %s Deployment %s has %d/%d pods available", what, d.Name, d.Status.AvailableReplicas, want)
+}
