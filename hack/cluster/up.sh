@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Bring up a real single-node Kubernetes (v1.37, built from Go modules) on
+# Debian's containerd, runc and CNI plugins, with no registry: images come
+# from the docker tarballs of $IMAGES_DIR. All state lives in $CLUSTER_DIR.
+#
+# Idempotent: when the cluster already runs, it only imports changed images.
+# When it is half up (a daemon died), it is taken down and started afresh.
+#
+# Every packet stays on this machine: the node address is on lo, pods sit on
+# a local bridge, the pod and service ranges route to an empty bridge, a
+# FORWARD rule drops pod traffic headed anywhere but the pod bridge, and the
+# cluster DNS has no upstream.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+T0=$(date +%s%N)
+
+[ "$(id -u)" = 0 ] || { log "must run as root (network, mounts, containerd)"; exit 1; }
+for b in "$K8S_BIN"/kube-apiserver "$K8S_BIN"/kube-controller-manager "$K8S_BIN"/kube-scheduler "$K8S_BIN"/kubelet "$K8S_BIN"/kube-proxy "$ETCD"; do
+  [ -x "$b" ] || { log "missing $b; run 'make cluster-binaries'"; exit 1; }
+done
+for c in containerd runc ctr iptables ip openssl conntrack; do
+  command -v $c >/dev/null || { log "missing $c; run 'make cluster-deps'"; exit 1; }
+done
+[ -f "$IMAGES_DIR/pause.tar" ] || { log "missing $IMAGES_DIR/pause.tar; run 'make image'"; exit 1; }
+mkdir -p "$CLUSTER_DIR"
+CLUSTER_DIR=$(cd "$CLUSTER_DIR" && pwd)
+. "$(dirname "$0")/env.sh"   # again, with the absolute folder
+
+healthy() {
+  for c in $COMPONENTS; do pid_alive $c || return 1; done
+  $K get --raw /readyz >/dev/null 2>&1
+}
+
+if healthy; then
+  "$HACK_CLUSTER"/load-images.sh >/dev/null
+  log "already up"
+  echo "export KUBECONFIG=$KUBECONFIG_ADMIN"
+  exit 0
+fi
+if [ -d "$CLUSTER_DIR/pids" ] && ls "$CLUSTER_DIR"/pids/*.pid >/dev/null 2>&1; then
+  log "half up: taking it down first"
+  "$HACK_CLUSTER"/down.sh
+fi
+
+W=$CLUSTER_DIR
+mkdir -p $W/{pki,logs,pids,run,cni/net.d,manifests,pod-logs,containerd,imported}
+cd $W
+
+# Paths kubelet, containerd and the CNI plugins hard-code outside $W: down.sh
+# removes those that did not exist before.
+for p in /var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /run/containerd; do
+  [ -e $p ] || grep -qxF $p created-host-paths 2>/dev/null || echo $p >> created-host-paths
+done
+
+# ---- host network: only addresses, links and rules of our own ----
+cat /proc/sys/net/ipv4/ip_forward > host-ip_forward     # restored by down.sh
+ip addr show dev lo | grep -q " $NODE_IP/" || ip addr add $NODE_IP/32 dev lo
+ip link show $SINK_BRIDGE >/dev/null 2>&1 || ip link add $SINK_BRIDGE type bridge
+ip link set $SINK_BRIDGE up
+# safety net 1: un-NATed service or pod traffic never takes the default route
+ip route replace $SVC_CIDR dev $SINK_BRIDGE
+ip route replace $POD_RANGE dev $SINK_BRIDGE
+# safety net 2: pod traffic is forwarded only back onto the pod bridge
+iptables -C FORWARD -i $POD_BRIDGE ! -o $POD_BRIDGE -m comment --comment $GUARD_COMMENT -j DROP 2>/dev/null ||
+  iptables -I FORWARD -i $POD_BRIDGE ! -o $POD_BRIDGE -m comment --comment $GUARD_COMMENT -j DROP
+
+# ---- PKI and per-cluster random tokens (created once, kept by down.sh) ----
+if [ ! -f pki/tokens.csv ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout pki/ca.key -out pki/ca.crt -days 3650 -subj "/CN=chathub-cluster-ca" 2>/dev/null
+  printf 'subjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:%s,IP:%s\nextendedKeyUsage=serverAuth\n' $NODE_IP $API_SVC_IP > pki/apiserver.ext
+  openssl req -newkey rsa:2048 -nodes -keyout pki/apiserver.key -out pki/apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
+  openssl x509 -req -in pki/apiserver.csr -CA pki/ca.crt -CAkey pki/ca.key -CAcreateserial -out pki/apiserver.crt -days 3650 -extfile pki/apiserver.ext 2>/dev/null
+  openssl genrsa -out pki/sa.key 2048 2>/dev/null
+  openssl rsa -in pki/sa.key -pubout -out pki/sa.pub 2>/dev/null
+  tok() { openssl rand -hex 16; }
+  umask 077
+  cat > pki/tokens.csv.tmp <<T
+$(tok),admin,admin,"system:masters"
+$(tok),system:kube-controller-manager,kcm
+$(tok),system:kube-scheduler,sched
+$(tok),system:node:$NODE_NAME,kubelet,"system:nodes"
+$(tok),system:kube-proxy,proxy
+T
+  mv pki/tokens.csv.tmp pki/tokens.csv
+  umask 022
+fi
+kubeconfig() { # kubeconfig FILE UID
+  local token; token=$(awk -F, -v u="$2" '$3==u{print $1}' pki/tokens.csv)
+  (umask 077; cat > "$1" <<K
+apiVersion: v1
+kind: Config
+clusters: [{name: chathub, cluster: {server: "https://$NODE_IP:6443", certificate-authority: $W/pki/ca.crt}}]
+users: [{name: $2, user: {token: $token}}]
+contexts: [{name: chathub, context: {cluster: chathub, user: $2}}]
+current-context: chathub
+K
+)
+}
+kubeconfig $KUBECONFIG_ADMIN admin
+for u in kcm sched kubelet proxy; do kubeconfig kubeconfig.$u $u; done
+
+# ---- containerd (Debian 1.6), all paths under $W ----
+cat > containerd/config.toml <<C
+version = 2
+root = "$W/containerd/root"
+state = "$W/containerd/state"
+[grpc]
+  address = "$W/run/containerd.sock"
+[ttrpc]
+  address = "$W/run/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$W/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "registry.k8s.io/pause:3.10"
+  # the sandbox lacks CAP_SYS_RESOURCE: without this, runc init fails on negative oom_score_adj
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$W/containerd/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$W/cni/net.d"
+C
+cat > cni/net.d/10-bridge.conflist <<N
+{"cniVersion": "0.4.0", "name": "chathub", "plugins": [
+  {"type": "bridge", "bridge": "$POD_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$W/cni/ipam"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}},
+  {"type": "loopback"}]}
+N
+
+# start NAME CMD...: a daemon in the background, its own pid recorded (not a subshell's).
+start() { local name=$1; shift; nohup "$@" > logs/$name.log 2>&1 & echo $! > pids/$name.pid; }
+# wait_for WHAT SECONDS CMD...: poll CMD until it succeeds, or fail with the daemon logs' tail.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  for _ in $(seq $((secs * 4))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+  log "timed out waiting for $what"; tail -n 20 logs/*.log >&2; exit 1
+}
+
+start containerd containerd --config containerd/config.toml
+start etcd "$ETCD" --name $NODE_NAME --data-dir $W/etcd-data \
+  --listen-client-urls http://127.0.0.1:$ETCD_CLIENT_PORT --advertise-client-urls http://127.0.0.1:$ETCD_CLIENT_PORT \
+  --listen-peer-urls http://127.0.0.1:$ETCD_PEER_PORT --initial-advertise-peer-urls http://127.0.0.1:$ETCD_PEER_PORT \
+  --initial-cluster $NODE_NAME=http://127.0.0.1:$ETCD_PEER_PORT --unsafe-no-fsync
+wait_for containerd 30 test -S run/containerd.sock
+"$HACK_CLUSTER"/load-images.sh >/dev/null
+
+start kube-apiserver "$K8S_BIN"/kube-apiserver --etcd-servers=http://127.0.0.1:$ETCD_CLIENT_PORT \
+  --bind-address=$NODE_IP --advertise-address=$NODE_IP --secure-port=6443 \
+  --tls-cert-file=pki/apiserver.crt --tls-private-key-file=pki/apiserver.key --client-ca-file=pki/ca.crt \
+  --token-auth-file=pki/tokens.csv --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file=pki/sa.pub --service-account-signing-key-file=pki/sa.key \
+  --service-cluster-ip-range=$SVC_CIDR --allow-privileged=true --kubelet-preferred-address-types=InternalIP
+wait_for kube-apiserver 90 $K get --raw /readyz
+
+start kube-controller-manager "$K8S_BIN"/kube-controller-manager --kubeconfig=kubeconfig.kcm \
+  --authentication-kubeconfig=kubeconfig.kcm --authorization-kubeconfig=kubeconfig.kcm --bind-address=$NODE_IP \
+  --service-account-private-key-file=pki/sa.key --root-ca-file=pki/ca.crt --use-service-account-credentials=true \
+  --leader-elect=false
+start kube-scheduler "$K8S_BIN"/kube-scheduler --kubeconfig=kubeconfig.sched \
+  --authentication-kubeconfig=kubeconfig.sched --authorization-kubeconfig=kubeconfig.sched --bind-address=$NODE_IP \
+  --leader-elect=false
+
+echo "nameserver 127.0.0.1" > resolv.conf   # dnsPolicy=Default pods never see the host's resolver
+cat > kubelet-config.yaml <<KC
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://$W/run/containerd.sock
+address: $NODE_IP
+readOnlyPort: 0
+healthzBindAddress: $NODE_IP
+authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
+authorization: {mode: AlwaysAllow}
+clusterDomain: cluster.local
+clusterDNS: [$DNS_IP]
+resolvConf: $W/resolv.conf
+staticPodPath: $W/manifests
+podLogsDir: $W/pod-logs
+failSwapOn: false
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "1Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+KC
+start kubelet "$K8S_BIN"/kubelet --config=kubelet-config.yaml --kubeconfig=kubeconfig.kubelet \
+  --hostname-override=$NODE_NAME --node-ip=$NODE_IP --root-dir=$W/kubelet-root --cert-dir=$W/kubelet-root/pki
+
+cat > kube-proxy-config.yaml <<KP
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $W/kubeconfig.proxy}
+mode: iptables
+clusterCIDR: $POD_RANGE
+hostnameOverride: $NODE_NAME
+nodePortAddresses: ["$NODE_IP/32"]
+metricsBindAddress: $NODE_IP:10249
+healthzBindAddress: $NODE_IP:10256
+conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+KP
+start kube-proxy "$K8S_BIN"/kube-proxy --config=kube-proxy-config.yaml
+
+node_ready() { $K get node $NODE_NAME 2>/dev/null | grep -q " Ready " && $K get serviceaccount default >/dev/null 2>&1; }
+wait_for "node $NODE_NAME Ready" 120 node_ready
+
+$K apply -f "$HACK_CLUSTER"/coredns.yaml >/dev/null
+$K -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null
+
+echo "$(( ($(date +%s%N) - T0) / 1000000 ))" > up-millis
+log "up in $(awk '{printf "%.1f", $1/1000}' up-millis)s: node $NODE_NAME Ready, CoreDNS ready"
+echo "export KUBECONFIG=$KUBECONFIG_ADMIN"

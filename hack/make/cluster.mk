@@ -1,0 +1,163 @@
+# The local cluster, the image, the chart, the demo and the end-to-end tests.
+# Included by the root Makefile, which defines LOCALBIN, GO, K8S_BIN,
+# K8S_VERSION, K8S_LDFLAGS, HELM, CHROMIUM and the envtest binaries
+# ($(K8S_BIN)/kube-apiserver, etcd, kubectl). See docs/e2e.md.
+
+# Everything is built at the lowest priority: the machine is shared.
+NICE ?= nice -n 19
+COREDNS_VERSION ?= v1.15.0
+IMAGE_TAG ?= chathub:dev
+PAUSE_TAG ?= registry.k8s.io/pause:3.10
+COREDNS_TAG ?= localhost/coredns:$(COREDNS_VERSION)
+IMAGES_DIR ?= $(LOCALBIN)/images
+IMGTOOL ?= $(LOCALBIN)/imgtool
+COREDNS ?= $(LOCALBIN)/coredns
+CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
+KUBECTL ?= $(K8S_BIN)/kubectl
+CLUSTER_KUBECONFIG := $(CLUSTER_DIR)/kubeconfig
+CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
+CLUSTER_APT_PACKAGES := containerd runc containernetworking-plugins iptables conntrack openssl ca-certificates
+
+# The demo and the e2e tests install the chart into this namespace.
+OPERATOR_NAMESPACE ?= chathub-system
+OPERATOR_RELEASE ?= chathub-operator
+DEMO_NAMESPACE ?= chathub-demo
+DEMO_PORT ?= 8080
+DEMO_SAMPLE ?= $(firstword $(wildcard config/samples/chat_v1_chathub_embedded.yaml config/samples/chat_v1_chathub.yaml) hack/cluster/demo-chathub.yaml)
+
+CLUSTER_ENV = CLUSTER_DIR=$(CLUSTER_DIR) K8S_BIN=$(K8S_BIN) ETCD=$(K8S_BIN)/etcd \
+	IMAGES_DIR=$(IMAGES_DIR) KUBECTL=$(KUBECTL)
+
+K8S_NODE_BINARIES := kube-controller-manager kube-scheduler kubelet kube-proxy
+K8S_NODE_STAMP := $(K8S_BIN)/.node-binaries-$(K8S_VERSION)
+
+##@ Local cluster
+
+.PHONY: cluster-deps
+cluster-deps: ## Install the Debian packages of the local cluster (containerd, runc, CNI plugins, iptables, conntrack) when missing.
+	@missing=""; for p in $(CLUSTER_APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install$$missing"; \
+		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+		fi; \
+	fi
+
+.PHONY: cluster-binaries
+cluster-binaries: envtest $(addprefix $(K8S_BIN)/,$(K8S_NODE_BINARIES)) $(COREDNS) ## Build the Kubernetes node binaries, etcd and CoreDNS into bin/ (once per pinned version).
+
+# The four node binaries come from one `go build` (shared compilation), into
+# versioned files; the unversioned names are links, as for kube-apiserver.
+# Same flags and environment as the kube-apiserver build (no -trimpath, cgo
+# as default), so they reuse its compiled packages from the Go build cache.
+$(K8S_NODE_STAMP): hack/tools/k8s/go.mod
+	@mkdir -p $(K8S_BIN)
+	@echo "Building $(K8S_NODE_BINARIES) $(K8S_VERSION) (several minutes on 2 cores)"
+	@set -e; tmp=$$(mktemp -d); \
+	cd hack/tools/k8s && $(NICE) $(GO) build -o $$tmp/ -ldflags "$(K8S_LDFLAGS)" \
+		$(addprefix k8s.io/kubernetes/cmd/,$(K8S_NODE_BINARIES)); \
+	for b in $(K8S_NODE_BINARIES); do mv $$tmp/$$b $(K8S_BIN)/$$b-$(K8S_VERSION); done; rm -rf $$tmp
+	@touch $@ && touch $(foreach b,$(K8S_NODE_BINARIES),$(K8S_BIN)/$(b)-$(K8S_VERSION))
+$(addprefix $(K8S_BIN)/,$(K8S_NODE_BINARIES)): $(K8S_BIN)/%: $(K8S_NODE_STAMP)
+	ln -sf $*-$(K8S_VERSION) $@
+
+.PHONY: coredns
+coredns: $(COREDNS) ## Build CoreDNS (only the plugins the cluster uses) into bin/coredns.
+$(COREDNS): $(LOCALBIN)/coredns-$(COREDNS_VERSION)
+	ln -sf $(notdir $<) $@
+$(LOCALBIN)/coredns-$(COREDNS_VERSION): hack/tools/coredns/go.mod hack/tools/coredns/main.go
+	@mkdir -p $(LOCALBIN)
+	cd hack/tools/coredns && CGO_ENABLED=0 $(NICE) $(GO) build -trimpath -ldflags "-s -w" -o $@.tmp .
+	mv $@.tmp $@
+
+.PHONY: cluster-up
+cluster-up: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar ## Start the local single-node cluster (idempotent); prints the KUBECONFIG to use.
+	@$(CLUSTER_ENV) hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and remove every process, mount, link, route and iptables rule it made.
+	@$(CLUSTER_ENV) hack/cluster/down.sh
+
+.PHONY: cluster-load
+cluster-load: image ## Import changed image tarballs into the running cluster.
+	@$(CLUSTER_ENV) hack/cluster/load-images.sh
+
+##@ Image
+
+.PHONY: image
+image: $(IMAGES_DIR)/chathub.tar $(IMAGES_DIR)/pause.tar ## Build the chathub image (tag chathub:dev) as a docker tarball in bin/images, without Docker.
+
+.PHONY: imgtool
+imgtool: $(IMGTOOL)
+$(IMGTOOL): $(wildcard hack/imgtool/*.go) hack/imgtool/go.mod hack/imgtool/go.sum
+	@mkdir -p $(LOCALBIN)
+	cd hack/imgtool && $(NICE) $(GO) build -trimpath -o $@ .
+
+# go build runs every time (its cache makes it quick); the binary is replaced
+# only when it changed, so the tarball is rebuilt only on change.
+.PHONY: FORCE
+FORCE:
+$(IMAGES_DIR)/chathub: FORCE
+	@mkdir -p $(IMAGES_DIR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(NICE) $(GO) build -trimpath -ldflags "-s -w" -o $@.new .
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+$(IMAGES_DIR)/chathub.tar: $(IMAGES_DIR)/chathub $(IMGTOOL)
+	$(IMGTOOL) -o $@ -tag $(IMAGE_TAG) -entrypoint /chathub -user 65532:65532 -nonroot \
+		-env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+		-add $(IMAGES_DIR)/chathub:/chathub:0755 -add $(CA_CERTS):/etc/ssl/certs/ca-certificates.crt:0644
+
+$(IMAGES_DIR)/pause: hack/pause/main.go
+	@mkdir -p $(IMAGES_DIR)
+	CGO_ENABLED=0 $(NICE) $(GO) build -trimpath -ldflags "-s -w" -o $@ ./hack/pause
+$(IMAGES_DIR)/pause.tar: $(IMAGES_DIR)/pause $(IMGTOOL)
+	$(IMGTOOL) -o $@ -tag $(PAUSE_TAG) -entrypoint /pause -user 65535:65535 -add $<:/pause:0755
+
+$(IMAGES_DIR)/coredns.tar: $(LOCALBIN)/coredns-$(COREDNS_VERSION) $(IMGTOOL)
+	@mkdir -p $(IMAGES_DIR)
+	$(IMGTOOL) -o $@ -tag $(COREDNS_TAG) -entrypoint /coredns -user 65532:65532 -nonroot -add $<:/coredns:0755
+
+##@ Chart
+
+.PHONY: chart-manifests
+chart-manifests: ## Rewrite the chart's CRD template and manager RBAC rules from config/ (run by 'make manifests').
+	@hack/chart-manifests.sh
+
+.PHONY: helm-lint
+helm-lint: helm ## Lint the chart (default values and the namespaced variant).
+	$(HELM) lint --strict charts/chathub-operator
+	$(HELM) lint --strict charts/chathub-operator --set 'watchNamespaces={team-a,team-b}' \
+		--set metrics.serviceMonitor.enabled=true --set crds.enabled=false
+
+.PHONY: test-chart
+test-chart: helm-lint envtest ## Render the chart with several values and validate it against a real kube-apiserver (server-side dry run).
+	HELM=$(HELM) KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) test -race -count=1 -tags chart $(GOTESTFLAGS) ./test/chart/...
+
+TEST_TARGETS += test-chart
+
+##@ Demo and end-to-end tests
+
+DEMO_ENV = $(CLUSTER_ENV) HELM=$(HELM) OPERATOR_RELEASE=$(OPERATOR_RELEASE) \
+	OPERATOR_NAMESPACE=$(OPERATOR_NAMESPACE) DEMO_NAMESPACE=$(DEMO_NAMESPACE) DEMO_PORT=$(DEMO_PORT) \
+	DEMO_SAMPLE=$(DEMO_SAMPLE)
+
+.PHONY: demo
+demo: cluster-up helm ## Local cluster + operator (Helm) + a sample ChatHub, chat at http://localhost:8080.
+	@$(DEMO_ENV) hack/cluster/demo.sh
+
+.PHONY: demo-down
+demo-down: ## Stop the demo's port-forward and remove the sample and the operator (the cluster stays).
+	@$(DEMO_ENV) hack/cluster/demo-down.sh
+
+# The e2e tests need the cluster (root), helm and Debian's Chromium ('make
+# chromium', in hack/make/chat.mk), and install the chart under their own
+# release name.
+E2E_CHROMIUM_TARGET := $(if $(shell grep -ls '^chromium:' hack/make/*.mk),chromium)
+.PHONY: test-e2e
+test-e2e: cluster-up helm $(E2E_CHROMIUM_TARGET) ## Run the end-to-end tests on the local cluster (real browsers, real operator).
+	E2E_KUBECONFIG=$(CLUSTER_KUBECONFIG) E2E_KUBECTL=$(KUBECTL) E2E_HELM=$(HELM) E2E_CHROMIUM=$(CHROMIUM) \
+	E2E_CHART=$(CURDIR)/charts/chathub-operator E2E_STATE_DIR=$(CLUSTER_DIR)/e2e \
+		$(GO) test -count=1 -timeout 20m -tags e2e $(GOTESTFLAGS) ./test/e2e/...
+
+TEST_TARGETS += test-e2e
