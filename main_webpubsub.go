@@ -17,6 +17,7 @@ import (
 
 	"github.com/chathub/chathub/emulator"
 	"github.com/chathub/chathub/emulator/settings"
+	"github.com/chathub/chathub/webpubsub"
 )
 
 // envAccessKey names the environment variable that may hold the access key.
@@ -28,8 +29,9 @@ type webPubSubConfig struct {
 }
 
 // runWebPubSub runs the 'webpubsub' subcommand: the local Web PubSub-compatible service. It
-// prints the connection string (the only place the key is shown) on stdout and serves until
-// ctx ends.
+// prints the connection string on stdout and serves until ctx ends. The key is printed only
+// when it was generated or typed with --access-key; a key fed from a file or the environment
+// (a Kubernetes Secret) is redacted, so it never ends up in pod logs.
 func runWebPubSub(ctx context.Context, args []string) error {
 	var c webPubSubConfig
 	fs := flag.NewFlagSet("webpubsub", flag.ContinueOnError)
@@ -54,7 +56,7 @@ func runWebPubSub(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	key, err := c.resolveAccessKey()
+	key, showKey, err := c.resolveAccessKey()
 	if err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func runWebPubSub(ctx context.Context, args []string) error {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintln(os.Stdout, srv.ConnectionString())
+	fmt.Fprintln(os.Stdout, printedConnectionString(srv.ConnectionString(), showKey))
 	log.Info("Serving the local Web PubSub service", "listen", ln.Addr().String(), "endpoint", endpoint.String())
 
 	select {
@@ -96,29 +98,44 @@ func runWebPubSub(ctx context.Context, args []string) error {
 }
 
 // resolveAccessKey picks the key from the flag, the file or the environment, or generates one.
-func (c *webPubSubConfig) resolveAccessKey() (string, error) {
-	key := c.accessKey
+// show reports whether the key may be printed: only a generated key (the user has no other
+// way to learn it) or one the user typed on the command line.
+func (c *webPubSubConfig) resolveAccessKey() (key string, show bool, err error) {
+	key, show = c.accessKey, true
 	if key == "" && c.accessKeyFile != "" {
 		b, err := os.ReadFile(c.accessKeyFile)
 		if err != nil {
-			return "", fmt.Errorf("reading --access-key-file: %w", err)
+			return "", false, fmt.Errorf("reading --access-key-file: %w", err)
 		}
-		key = strings.TrimSpace(string(b))
+		key, show = strings.TrimSpace(string(b)), false
 	}
 	if key == "" {
-		key = os.Getenv(envAccessKey)
+		key, show = os.Getenv(envAccessKey), false
 	}
 	if key == "" {
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
-			return "", fmt.Errorf("generating an access key: %w", err)
+			return "", false, fmt.Errorf("generating an access key: %w", err)
 		}
-		return base64.RawURLEncoding.EncodeToString(b), nil
+		return base64.RawURLEncoding.EncodeToString(b), true, nil
 	}
 	if err := emulator.ValidateAccessKey(key); err != nil {
-		return "", fmt.Errorf("%w: %v", errUsage, err)
+		return "", false, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return key, nil
+	return key, show, nil
+}
+
+// printedConnectionString is the line printed on start: the connection string, with the key
+// redacted unless show is set.
+func printedConnectionString(full string, show bool) string {
+	if show {
+		return full
+	}
+	cs, err := webpubsub.ParseConnectionString(full)
+	if err != nil {
+		return "the connection string could not be formatted"
+	}
+	return cs.String()
 }
 
 // advertisedEndpoint returns --endpoint, or http://<bound address>.
@@ -127,11 +144,18 @@ func advertisedEndpoint(flagValue, bound string) (*url.URL, error) {
 		return &url.URL{Scheme: "http", Host: bound}, nil
 	}
 	u, err := url.Parse(flagValue)
+	if err == nil && u.User != nil {
+		// Not quoted: the user info may be a password.
+		return nil, errors.New("--endpoint must not have user info (user:password@)")
+	}
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("--endpoint %q must be an http(s) URL with a host", flagValue)
 	}
 	if u.Path != "" && u.Path != "/" {
 		return nil, fmt.Errorf("--endpoint %q must not have a path", flagValue)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("--endpoint %q must not have a query or fragment", flagValue)
 	}
 	u.Path = ""
 	return u, nil

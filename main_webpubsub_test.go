@@ -17,22 +17,23 @@ func TestWebPubSubAccessKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string]struct {
-		cfg     webPubSubConfig
-		env     string
-		want    string
-		wantErr string
+		cfg      webPubSubConfig
+		env      string
+		want     string
+		wantShow bool
+		wantErr  string
 	}{
-		"the flag wins":                     {cfg: webPubSubConfig{accessKey: "flag-key-0123456789abcdefghijklmnopqrstuv", accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "flag-key-0123456789abcdefghijklmnopqrstuv"},
-		"the file comes next, trimmed":      {cfg: webPubSubConfig{accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "file-key-0123456789abcdefghijklmnopqrstuv"},
-		"the environment comes last":        {env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "env-key-0123456789abcdefghijklmnopqrstuvw"},
-		"a short key is refused":            {cfg: webPubSubConfig{accessKey: "short"}, wantErr: "at least 32"},
-		"a key with a semicolon is refused": {cfg: webPubSubConfig{accessKey: "0123456789abcdefghijklmnopqrstuvwxyz;"}, wantErr: "';'"},
-		"a missing file is an error":        {cfg: webPubSubConfig{accessKeyFile: filepath.Join(dir, "nope")}, wantErr: "access-key-file"},
+		"the flag wins and may be shown":            {cfg: webPubSubConfig{accessKey: "flag-key-0123456789abcdefghijklmnopqrstuv", accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "flag-key-0123456789abcdefghijklmnopqrstuv", wantShow: true},
+		"the file comes next, trimmed, never shown": {cfg: webPubSubConfig{accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "file-key-0123456789abcdefghijklmnopqrstuv"},
+		"the environment comes last, never shown":   {env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "env-key-0123456789abcdefghijklmnopqrstuvw"},
+		"a short key is refused":                    {cfg: webPubSubConfig{accessKey: "short"}, wantErr: "at least 32"},
+		"a key with a semicolon is refused":         {cfg: webPubSubConfig{accessKey: "0123456789abcdefghijklmnopqrstuvwxyz;"}, wantErr: "';'"},
+		"a missing file is an error":                {cfg: webPubSubConfig{accessKeyFile: filepath.Join(dir, "nope")}, wantErr: "access-key-file"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(envAccessKey, tc.env)
-			got, err := tc.cfg.resolveAccessKey()
+			got, show, err := tc.cfg.resolveAccessKey()
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)
@@ -42,23 +43,38 @@ func TestWebPubSubAccessKey(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			if err != nil || got != tc.want || show != tc.wantShow {
+				t.Fatalf("got %q (show %v), %v; want %q (show %v)", got, show, err, tc.want, tc.wantShow)
 			}
 		})
 	}
 	t.Run("no key anywhere generates one", func(t *testing.T) {
 		t.Setenv(envAccessKey, "")
 		c := webPubSubConfig{}
-		a, err := c.resolveAccessKey()
+		a, show, err := c.resolveAccessKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := c.resolveAccessKey()
+		b, _, _ := c.resolveAccessKey()
 		if emulator.ValidateAccessKey(a) != nil || a == b {
 			t.Fatalf("generated keys %q and %q must be valid and random", a, b)
 		}
+		if !show {
+			t.Fatal("a generated key must be printed: the user has no other way to learn it")
+		}
 	})
+}
+
+func TestWebPubSubPrintedConnectionString(t *testing.T) {
+	const key = "secret-key-0123456789abcdefghijklmnopq"
+	full := "Endpoint=http://127.0.0.1:7070;AccessKey=" + key + ";Version=1.0;"
+	if got := printedConnectionString(full, true); got != full {
+		t.Fatalf("shown: got %q, want the full connection string", got)
+	}
+	got := printedConnectionString(full, false)
+	if strings.Contains(got, key) || !strings.Contains(got, "Endpoint=http://127.0.0.1:7070") || !strings.Contains(got, "AccessKey=***") {
+		t.Fatalf("hidden: got %q, want the endpoint with the key redacted", got)
+	}
 }
 
 func TestWebPubSubEndpoint(t *testing.T) {
@@ -70,6 +86,9 @@ func TestWebPubSubEndpoint(t *testing.T) {
 		"a trailing slash is dropped":   {"http://svc:7070/", "x", "http://svc:7070", ""},
 		"a path is refused":             {"http://svc/base", "x", "", "path"},
 		"another scheme is refused":     {"ftp://svc", "x", "", "http(s)"},
+		"a query is refused":            {"http://svc?x=1", "x", "", "query"},
+		"a fragment is refused":         {"http://svc#top", "x", "", "query"},
+		"user info is refused":          {"http://user:pw@svc/base", "x", "", "user info"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

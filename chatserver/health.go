@@ -20,14 +20,16 @@ type readiness struct {
 }
 
 // status returns the cached result, checking again when it is older than ttl.
-// Concurrent callers share one check.
+// Concurrent callers share one check. The check does not end with the probe
+// that started it: a prober that gives up (kubelet's 1 s timeout) must not
+// leave "context canceled" cached as the service's health for everyone.
 func (r *readiness) status(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.checked.IsZero() && r.now().Sub(r.checked) < r.ttl {
 		return r.err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
 	r.err = r.check(ctx)
 	r.checked = r.now()

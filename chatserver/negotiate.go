@@ -36,8 +36,20 @@ func validateUserID(id string) error {
 		if unicode.IsControl(r) {
 			return errors.New("user id must not contain control characters")
 		}
+		if isBidiControl(r) {
+			// Shown to everyone in the chat, they would reorder the name (or the notice
+			// around it) and let one user pass for another.
+			return errors.New("user id must not contain text-direction control characters")
+		}
 	}
 	return nil
+}
+
+// isBidiControl reports the Unicode bidirectional embedding, override and
+// isolate controls (and the implicit marks), which change how text around
+// them is displayed.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200E || r == 0x200F || r == 0x061C
 }
 
 // serveNegotiate answers GET /negotiate?id=<user> with a client access URL

@@ -128,6 +128,8 @@ func TestNegotiateRefusesBadUserIDs(t *testing.T) {
 		"a DEL is a control character":                  {query: "id=al%7Fice", wantBody: "control characters"},
 		"invalid UTF-8 is refused":                      {query: "id=%ff%fe", wantBody: "valid UTF-8"},
 		"only spaces is refused":                        {query: "id=%20%20", wantBody: "only spaces"},
+		"a right-to-left override could fake a name":    {query: "id=" + url.QueryEscape("mallory\u202Eecila"), wantBody: "text-direction"},
+		"a bidi isolate could fake a name":              {query: "id=" + url.QueryEscape("\u2067bob"), wantBody: "text-direction"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -9,8 +9,10 @@ import (
 )
 
 // clientProxy forwards /client/... (the client WebSocket, token in the
-// query) to the current service endpoint. httputil.ReverseProxy handles the
-// upgrade and copies frames both ways.
+// query) to the current service endpoint and nowhere else: the target is
+// always the connection string's endpoint, whatever the request says.
+// httputil.ReverseProxy handles the upgrade, drops hop-by-hop headers and
+// copies frames both ways.
 func (s *Server) clientProxy() http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -18,8 +20,11 @@ func (s *Server) clientProxy() http.Handler {
 			pr.SetURL(ep)
 			pr.Out.Host = ep.Host
 			// The browser's Origin is the chat server's page, which the
-			// service has no reason to know; it is not forwarded.
+			// service has no reason to know; it is not forwarded. Nor are
+			// the page's cookies: they are the chat server's (or another
+			// app's on the same host), never the service's business.
 			pr.Out.Header.Del("Origin")
+			pr.Out.Header.Del("Cookie")
 		},
 		Transport: s.proxyTransport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

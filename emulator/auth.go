@@ -3,87 +3,29 @@ package emulator
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/chathub/chathub/emulator/auth"
 	"github.com/chathub/chathub/webpubsub"
 )
 
-// errNoToken reports a request without a token.
-var errNoToken = errors.New("no access token: send Authorization: Bearer <token> or ?access_token=")
-
 // bearerToken returns the token of an "Authorization: Bearer" header, or "".
-func bearerToken(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
+func bearerToken(r *http.Request) string { return auth.BearerToken(r) }
 
-// verifyToken checks signature and expiry, then that aud names this service and wantPath.
-// Errors describe the problem without the token.
+// verifyToken checks signature and expiry, then that aud names this service and one of
+// wantPaths (emulator/auth, shared with the ARM-shaped API). Errors describe the problem
+// without the token.
 func (s *Server) verifyToken(token string, r *http.Request, wantPaths ...string) (*webpubsub.TokenClaims, error) {
-	if token == "" {
-		return nil, errNoToken
+	v := auth.Verifier{
+		AccessKeys: func() []string { return s.cfg.AccessKeys },
+		Endpoint:   s.cfg.Endpoint,
+		Now:        s.cfg.Now,
+		Leeway:     DefaultTokenLeeway,
 	}
-	claims, err := webpubsub.ParseToken(token, s.cfg.AccessKeys, s.cfg.Now(), DefaultTokenLeeway)
-	if err != nil {
-		return nil, err
-	}
-	if !s.audienceMatches(claims.Audience, r.Host, wantPaths) {
-		return nil, errors.New("token audience does not match the request URL")
-	}
-	return claims, nil
-}
-
-// audienceMatches compares a token audience with the request: any of http, https, ws and
-// wss; the host of the endpoint or of the request; the path as sent or decoded once,
-// without a trailing slash; the query ignored.
-func (s *Server) audienceMatches(aud, requestHost string, wantPaths []string) bool {
-	u, err := url.Parse(aud)
-	if err != nil || u.Host == "" || u.User != nil {
-		return false
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https", "ws", "wss":
-	default:
-		return false
-	}
-	host := normalizeHost(u.Host)
-	if host != normalizeHost(s.cfg.Endpoint.Host) && host != normalizeHost(requestHost) {
-		return false
-	}
-	paths := []string{strings.TrimSuffix(u.EscapedPath(), "/"), strings.TrimSuffix(u.Path, "/")}
-	for _, want := range wantPaths {
-		want = strings.TrimSuffix(want, "/")
-		for _, p := range paths {
-			if strings.EqualFold(p, want) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// normalizeHost lowercases a host and drops the default ports 80 and 443.
-func normalizeHost(h string) string {
-	host, port, err := net.SplitHostPort(h)
-	if err != nil {
-		host, port = h, ""
-	}
-	if port == "80" || port == "443" {
-		port = ""
-	}
-	host = strings.ToLower(strings.Trim(host, "[]"))
-	if port == "" {
-		return host
-	}
-	return net.JoinHostPort(host, port)
+	return v.Verify(token, r, wantPaths...)
 }
 
 // tokenClaimsMap returns every claim of a verified token in the connect event's shape
@@ -131,9 +73,7 @@ func claimString(v any) string {
 }
 
 // restPaths returns the forms of the request path an audience may name.
-func restPaths(r *http.Request) []string {
-	return []string{r.URL.EscapedPath(), r.URL.Path}
-}
+func restPaths(r *http.Request) []string { return auth.RequestPaths(r) }
 
 // clientPath returns the audience path of a client connection to hub.
 func clientPath(hub string) []string {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chathub/chathub/emulator/auth"
 	"github.com/chathub/chathub/emulator/settings"
 )
 
@@ -24,7 +25,7 @@ const (
 	DefaultKeepAlive        = 20 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultHandshakeTimeout = 100 * time.Second
-	DefaultTokenLeeway      = 5 * time.Minute
+	DefaultTokenLeeway      = auth.DefaultLeeway
 )
 
 // Config configures a Server. Endpoint and AccessKeys are required.

@@ -80,11 +80,18 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 		var rej *upstream.RejectError
 		switch {
 		case errors.As(err, &rej):
-			status := rej.StatusCode
+			status, msg := rej.StatusCode, "the event handler rejected the connection"
 			if status < 400 || status > 599 {
 				status = http.StatusInternalServerError
 			}
-			s.reject(w, status, "the event handler rejected the connection")
+			// A deliberate refusal (400, 401, 403: the SDKs' user error and unauthorized) carries
+			// the app's reason for the client; other failures may describe the app's internals
+			// and stay generic.
+			deliberate := status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden
+			if deliberate && rej.Message != "" {
+				msg += ": " + rej.Message
+			}
+			s.reject(w, status, msg)
 		case errors.Is(err, context.Canceled):
 			s.reject(w, http.StatusBadRequest, "the client went away during connect")
 		default:
@@ -99,15 +106,25 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	}
 	roles = append(slices.Clone(roles), res.Roles...)
 	groups = append(slices.Clone(groups), res.Groups...)
+	// The handler has accepted the connection: from here on a failed handshake still owes
+	// it the disconnected event (protocol doc §3.4).
+	acceptedButFailed := func(status int, msg string) {
+		s.reject(w, status, msg)
+		info.UserID = userID
+		if res.State != nil {
+			info.State = *res.State
+		}
+		s.disp.Disconnected(info, "HandshakeFailed")
+	}
 	for _, g := range res.Groups {
 		if err := webpubsub.ValidateGroupName(g); err != nil {
-			s.reject(w, http.StatusInternalServerError, "the connect handler returned an invalid group: "+err.Error())
+			acceptedButFailed(http.StatusInternalServerError, "the connect handler returned an invalid group: "+err.Error())
 			return
 		}
 	}
 	subprotocol, err := chooseSubprotocol(offered, res.Subprotocol)
 	if err != nil {
-		s.reject(w, http.StatusInternalServerError, err.Error())
+		acceptedButFailed(http.StatusInternalServerError, err.Error())
 		return
 	}
 	kind := protocol.KindOf(subprotocol)

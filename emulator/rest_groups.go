@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -31,7 +32,12 @@ func (s *Server) addConnectionToGroup(w http.ResponseWriter, r *http.Request, h 
 		return aerr
 	}
 	c := h.Conn(id)
-	if c == nil || c.Join(g) != nil {
+	if c == nil {
+		return connectionNotFound(id)
+	}
+	if err := c.Join(g); errors.Is(err, hub.ErrTooManyGroups) {
+		return badRequest("%v", err)
+	} else if err != nil {
 		return connectionNotFound(id)
 	}
 	w.WriteHeader(http.StatusOK)

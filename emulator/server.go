@@ -158,7 +158,7 @@ func reasonLabel(reason string) string {
 	case protocol.ReasonNormal, protocol.ReasonClosedByServer, protocol.ReasonServiceReload,
 		protocol.ReasonPingTimeout, protocol.ReasonSlowClient, protocol.ReasonRecoveryExpired,
 		protocol.ReasonBufferFull, protocol.ReasonTooBig, protocol.ReasonBadMessage,
-		protocol.ReasonUpstreamFailure, reasonClosedByClient, reasonConnectionLost:
+		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, reasonClosedByClient, reasonConnectionLost:
 		return reason
 	}
 	return protocol.ReasonClosedByServer

@@ -66,7 +66,9 @@ func (s *Server) handleMessage(c *hub.Conn, in *protocol.Inbound) (errName, errM
 			return protocol.AckForbidden, "the connection has no permission to join or leave group " + quote(in.Group)
 		}
 		if in.Type == protocol.TypeJoinGroup {
-			_ = c.Join(in.Group)
+			if err := c.Join(in.Group); errors.Is(err, hub.ErrTooManyGroups) {
+				return protocol.AckBadRequest, err.Error()
+			}
 		} else {
 			c.Leave(in.Group)
 		}
@@ -95,8 +97,12 @@ func (s *Server) userEvent(c *hub.Conn, event, contentType string, data []byte) 
 	res, err := s.disp.UserEvent(ctx, connInfo(c), event, contentType, data)
 	switch {
 	case errors.Is(err, upstream.ErrNoHandler):
-		s.log.Debug("No event handler for a user event", "hub", c.Hub().Name(), "conn", c.ID(), "event", event)
-		return "", ""
+		// As on Azure (protocol doc §3.4, §4.5): a user event that no handler takes drops the
+		// connection, so a missing userEventPattern shows up here and not first in production.
+		s.log.Warn("No event handler matches a user event; closing the connection",
+			"hub", c.Hub().Name(), "conn", c.ID(), "event", event)
+		c.Close(protocol.ClosePolicy, protocol.ReasonNoEventHandler)
+		return protocol.AckNotFound, "no event handler matches the event"
 	case err != nil:
 		s.log.Warn("User event failed", "hub", c.Hub().Name(), "conn", c.ID(), "event", event,
 			"elapsed", time.Since(start).Round(time.Millisecond), "error", err)

@@ -89,6 +89,10 @@ func ClientAccessFor(endpoint *url.URL, accessKey, hub string, opts ClientTokenO
 	if err != nil {
 		return ClientAccess{}, fmt.Errorf("client access: %w", err)
 	}
+	// A token the service would refuse (ParseToken's limit) is an error here, not at connect.
+	if len(tok) > maxTokenLen {
+		return ClientAccess{}, fmt.Errorf("client access: the token would be %d bytes long, the limit is %d: use fewer or shorter roles and groups", len(tok), maxTokenLen)
+	}
 	u := wsScheme + "://" + endpoint.Host + path + "?access_token=" + url.QueryEscape(tok)
 	return ClientAccess{URL: u, Token: tok, ExpiresAt: exp}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,3 +219,15 @@ func signTest(t testing.TB, claims string) string {
 
 // mapClaims adapts a raw claims map for signHS256.
 func mapClaims(m map[string]any) jwt.MapClaims { return jwt.MapClaims(m) }
+
+func TestClientAccessRefusesTokensOverTheLimit(t *testing.T) {
+	groups := make([]string, 40)
+	for i := range groups {
+		groups[i] = strings.Repeat("g", 1000) + strconv.Itoa(i)
+	}
+	_, err := ClientAccessFor(&url.URL{Scheme: "http", Host: "127.0.0.1:8080"}, "key", "chat",
+		ClientTokenOptions{UserID: "u", Groups: groups}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "the limit is") {
+		t.Fatalf("err = %v, want the size limit", err)
+	}
+}

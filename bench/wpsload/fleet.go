@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,11 +19,12 @@ import (
 )
 
 // fleet is a set of raw WebSocket clients that record the latency of every message they
-// receive (the payload starts with the send time in Unix nanoseconds).
+// receive (the payload starts with the send time in Unix nanoseconds) and count the messages
+// of each connection. They are read by epoll loops (see rawclient.go).
 type fleet struct {
-	conns []*websocket.Conn
+	conns []*rawConn
+	polls *pollers
 	rec   atomic.Pointer[recorder]
-	wg    sync.WaitGroup
 	once  sync.Once
 }
 
@@ -47,8 +51,8 @@ func (r *recorder) add(sent int64) {
 }
 
 // connectFleet opens n raw connections; the first group of them join group "small" through
-// their token.
-func connectFleet(rest *webpubsub.Client, n, group int) (*fleet, error) {
+// their token. pollerCount epoll loops read them, polling every interval (0: blocking).
+func connectFleet(rest *webpubsub.Client, n, group, pollerCount int, interval time.Duration) (*fleet, error) {
 	inGroup, err := rest.ClientAccess(webpubsub.ClientTokenOptions{Groups: []string{"small"}, TTL: time.Hour})
 	if err != nil {
 		return nil, err
@@ -57,8 +61,10 @@ func connectFleet(rest *webpubsub.Client, n, group int) (*fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{conns: make([]*websocket.Conn, n)}
-	d := websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024}
+	f := &fleet{conns: make([]*rawConn, n)}
+	if f.polls, err = newPollers(f, pollerCount, interval); err != nil {
+		return nil, err
+	}
 	var next atomic.Int64
 	var firstErr atomic.Pointer[error]
 	var wg sync.WaitGroup
@@ -75,16 +81,16 @@ func connectFleet(rest *webpubsub.Client, n, group int) (*fleet, error) {
 				if i < group {
 					u = inGroup.URL
 				}
-				c, resp, err := d.Dial(u, nil)
-				if resp != nil && resp.Body != nil {
-					resp.Body.Close()
+				c, err := dialRaw(u, 20*time.Second)
+				if err == nil {
+					f.conns[i] = c
+					err = f.polls.add(i, c)
 				}
 				if err != nil {
 					err = fmt.Errorf("connection %d: %w", i, err)
 					firstErr.CompareAndSwap(nil, &err)
 					return
 				}
-				f.conns[i] = c
 			}
 		}()
 	}
@@ -93,52 +99,61 @@ func connectFleet(rest *webpubsub.Client, n, group int) (*fleet, error) {
 		f.close()
 		return nil, *e
 	}
-	for _, c := range f.conns {
-		f.wg.Add(1)
-		go f.read(c)
-	}
 	return f, nil
 }
 
-func (f *fleet) read(c *websocket.Conn) {
-	defer f.wg.Done()
-	for {
-		_, data, err := c.ReadMessage()
-		if err != nil {
-			return
-		}
-		s := string(data)
-		if i := strings.IndexByte(s, '|'); i > 0 {
-			if sent, err := strconv.ParseInt(s[:i], 10, 64); err == nil {
-				if r := f.rec.Load(); r != nil {
-					r.add(sent)
-				}
-			}
+// resetCounts zeroes every connection's message count before a scenario.
+func (f *fleet) resetCounts() {
+	for _, c := range f.conns {
+		c.got.Store(0)
+	}
+}
+
+// short returns how many of the first members connections received fewer than want
+// messages, and how many connections in all received more (a duplicate or a stray delivery).
+func (f *fleet) short(members int, want int64) (short, extra int) {
+	for i, c := range f.conns {
+		got := c.got.Load()
+		switch {
+		case i < members && got < want:
+			short++
+		case i < members && got > want, i >= members && got > 0:
+			extra++
 		}
 	}
+	return short, extra
 }
 
 func (f *fleet) close() {
 	f.once.Do(func() {
+		if f.polls != nil {
+			f.polls.close()
+		}
 		for _, c := range f.conns {
 			if c != nil {
-				_ = c.Close()
+				_ = syscall.Close(c.fd)
 			}
 		}
-		f.wg.Wait()
 	})
 }
 
 // fanOut sends at rate per second for d to the small group (target "group") or to every
-// connection (target "all") and measures deliveries.
-func fanOut(rest *webpubsub.Client, f *fleet, target string, members int, rate float64, d time.Duration, payload int) (row, error) {
+// connection (target "all") and measures deliveries, the CPU time both processes spent and
+// whether every member received every message.
+func fanOut(rest *webpubsub.Client, f *fleet, svc *service, target string, members int, rate float64, d time.Duration, payload int) (row, error) {
 	sends := int(rate * d.Seconds())
 	rec := newRecorder(sends * members)
+	f.resetCounts()
 	f.rec.Store(rec)
 	defer f.rec.Store(nil)
 	pad := strings.Repeat("x", max(0, payload-20))
 	interval := time.Duration(float64(time.Second) / rate)
 	ctx := context.Background()
+	load0 := loadAverage()
+	cpu0, err := cpuTimes(svc)
+	if err != nil {
+		return row{}, err
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -163,25 +178,73 @@ func fanOut(rest *webpubsub.Client, f *fleet, target string, members int, rate f
 	want := int64(sends * members)
 	deadline := time.Now().Add(30 * time.Second)
 	for rec.n.Load() < want && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
+	cpu1, err := cpuTimes(svc)
+	if err != nil {
+		return row{}, err
+	}
+	time.Sleep(200 * time.Millisecond) // late duplicates would show in the counts
 	got := rec.n.Load()
 	if got == 0 {
 		return row{}, errors.New("no message was delivered")
 	}
+	short, extra := f.short(members, int64(sends))
 	elapsed := time.Duration(rec.last.Load() - start.UnixNano())
 	lat := rec.samples[:min(got, int64(len(rec.samples)))]
 	name := fmt.Sprintf("Broadcast fan-out to %s connections (%d REST sends/s, %d B)", thousands(members), int(rate), payload)
 	if target != "all" {
 		name = fmt.Sprintf("Group fan-out to %s connections (%d REST sends/s, %d B)", thousands(members), int(rate), payload)
 	}
+	perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(got) }
 	return row{
-		name:   name,
-		rate:   fmt.Sprintf("%s deliveries/s (%d of %d delivered, %d sends failed)", thousands(int(float64(got)/elapsed.Seconds())), got, want, failed.Load()),
-		p50:    percentile(lat, 50),
-		p99:    percentile(lat, 99),
-		detail: "REST send → receipt",
+		name:       name,
+		deliveries: float64(got) / elapsed.Seconds(),
+		rate: fmt.Sprintf("%s deliveries/s (%d of %d delivered, %d sends failed, %d members short, %d extra)",
+			thousands(int(float64(got)/elapsed.Seconds())), got, want, failed.Load(), short, extra),
+		p50: percentile(lat, 50),
+		p99: percentile(lat, 99),
+		detail: fmt.Sprintf("REST send → receipt; CPU per delivery: service %.1f µs, clients %.1f µs; load %s → %s",
+			perDelivery(cpu1.service-cpu0.service), perDelivery(cpu1.self-cpu0.self), load0, loadAverage()),
 	}, nil
+}
+
+// cpuUse is the CPU time (user + system) the service and this process have used.
+type cpuUse struct{ service, self time.Duration }
+
+func cpuTimes(svc *service) (cpuUse, error) {
+	var u cpuUse
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", svc.cmd.Process.Pid))
+	if err != nil {
+		return u, err
+	}
+	// Fields after the command name (which ends with ')'): utime and stime are 14 and 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return u, errors.New("unexpected /proc stat format")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	u.service = time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return u, err
+	}
+	u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return u, nil
+}
+
+// loadAverage returns the 1-minute load average of the machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 // userEvents runs clients that send user events (with an ackId) through the upstream echo

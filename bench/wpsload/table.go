@@ -12,6 +12,28 @@ import (
 type row struct {
 	name, rate, detail string
 	p50, p99           time.Duration
+	deliveries         float64 // per second, for fan-out rows
+}
+
+// medianRow summarises repeated runs of one scenario: the median of the throughputs, of the
+// p50s and of the p99s (each taken separately).
+func medianRow(runs []row) row {
+	med := func(get func(row) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = get(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return row{
+		name:       fmt.Sprintf("%s — median of %d runs", runs[0].name, len(runs)),
+		deliveries: med(func(r row) float64 { return r.deliveries }),
+		rate:       fmt.Sprintf("%s deliveries/s", thousands(int(med(func(r row) float64 { return r.deliveries })))),
+		p50:        time.Duration(med(func(r row) float64 { return float64(r.p50) })),
+		p99:        time.Duration(med(func(r row) float64 { return float64(r.p99) })),
+		detail:     "REST send → receipt",
+	}
 }
 
 func memoryRow(n int, before, after memStats) row {

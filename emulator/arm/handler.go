@@ -295,6 +295,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	var e armError
 	e.Error.Code, e.Error.Message = code, msg
 	w.Header().Set("x-ms-failure-cause", "gateway")
+	w.Header().Set(webpubsub.HeaderErrorCode, code)
 	writeJSON(w, status, e)
 }
 

@@ -362,13 +362,16 @@ func do(t *testing.T, srv *httptest.Server, method, pathAndQuery, body, key, aut
 	return res
 }
 
-// armErr decodes an ARM error body.
+// armErr decodes an ARM error body and checks that x-ms-error-code carries the same code.
 func armErr(t *testing.T, res *http.Response) (code, msg string) {
 	t.Helper()
 	defer res.Body.Close()
 	var e armError
 	if err := json.NewDecoder(res.Body).Decode(&e); err != nil {
 		t.Fatalf("error body is not ARM error JSON: %v", err)
+	}
+	if h := res.Header.Get(webpubsub.HeaderErrorCode); h != e.Error.Code {
+		t.Errorf("%s header %q, want the body's code %q", webpubsub.HeaderErrorCode, h, e.Error.Code)
 	}
 	return e.Error.Code, e.Error.Message
 }

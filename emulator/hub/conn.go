@@ -43,6 +43,7 @@ type Conn struct {
 
 	queue      []Frame
 	queueBytes int
+	spare      []Frame // an emptied batch kept for the next queue (see Recycle)
 
 	seq          uint64
 	unacked      []Frame
@@ -110,7 +111,8 @@ func (c *Conn) Groups() []string {
 	return out
 }
 
-// Join adds the connection to a group. It returns ErrClosed for a closed connection.
+// Join adds the connection to a group. It returns ErrClosed for a closed connection and
+// ErrTooManyGroups when the connection is already in MaxGroupsPerConnection groups.
 func (c *Conn) Join(group string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -119,6 +121,9 @@ func (c *Conn) Join(group string) error {
 	}
 	if _, ok := c.groups[group]; ok {
 		return nil
+	}
+	if len(c.groups) >= MaxGroupsPerConnection {
+		return ErrTooManyGroups
 	}
 	if c.groups == nil {
 		c.groups = map[string]struct{}{}
@@ -289,8 +294,30 @@ func (c *Conn) Drain(t Transport) []Frame {
 		return nil
 	}
 	q := c.queue
-	c.queue, c.queueBytes = nil, 0
+	c.queue, c.queueBytes = c.spare, 0
+	c.spare = nil
 	return q
+}
+
+// maxRecycledFrames bounds the batch a connection keeps for reuse, so that a burst does not
+// leave a large buffer behind on an idle connection.
+const maxRecycledFrames = 16
+
+// Recycle gives back a batch returned by Drain once its frames are written, so that the next
+// queue reuses its memory instead of allocating. The caller must not use the batch afterwards.
+func (c *Conn) Recycle(batch []Frame) {
+	if cap(batch) > maxRecycledFrames {
+		return
+	}
+	clear(batch) // drop the references to the written messages
+	c.mu.Lock()
+	switch {
+	case c.queue == nil && c.transport != nil:
+		c.queue = batch[:0]
+	case c.spare == nil:
+		c.spare = batch[:0]
+	}
+	c.mu.Unlock()
 }
 
 // AckSequence drops the buffered messages up to and including seq (sequenceAck).

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -255,5 +256,28 @@ func TestDeliverSharesOneEncoding(t *testing.T) {
 	d3, _ := conns[3].Drain(trs[3])[0].Payload(protocol.KindJSONReliable)
 	if want := `{"sequenceId":1,` + string(m.JSON[1:]); string(d3) != want {
 		t.Fatalf("reliable payload %s, want %s", d3, want)
+	}
+}
+
+func TestJoinIsBoundedPerConnection(t *testing.T) {
+	h := NewRegistry(Config{}).Hub("chat")
+	c, _ := register(t, h, "c1", "u", protocol.KindJSON)
+	for i := range MaxGroupsPerConnection {
+		if err := c.Join(fmt.Sprintf("g%d", i)); err != nil {
+			t.Fatalf("join %d: %v", i, err)
+		}
+	}
+	if err := c.Join("g0"); err != nil {
+		t.Fatalf("joining a group the connection is in must stay a no-op, got %v", err)
+	}
+	if err := c.Join("one-too-many"); !errors.Is(err, ErrTooManyGroups) {
+		t.Fatalf("join beyond the limit: %v, want ErrTooManyGroups", err)
+	}
+	if h.HasGroup("one-too-many") {
+		t.Fatal("the refused group must not exist")
+	}
+	c.Leave("g1")
+	if err := c.Join("one-too-many"); err != nil {
+		t.Fatalf("after leaving a group the join must succeed: %v", err)
 	}
 }

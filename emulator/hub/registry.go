@@ -7,6 +7,7 @@ package hub
 
 import (
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"strings"
 	"sync"
@@ -112,3 +113,10 @@ var ErrDuplicateID = errors.New("connection id already in use")
 
 // ErrClosed reports an operation on a closed connection.
 var ErrClosed = errors.New("connection is closed")
+
+// MaxGroupsPerConnection bounds the groups one connection can be in, so that neither a client
+// with a join role nor a REST caller can grow the service's memory without limit.
+const MaxGroupsPerConnection = 1000
+
+// ErrTooManyGroups reports a join beyond MaxGroupsPerConnection.
+var ErrTooManyGroups = fmt.Errorf("the connection is already in %d groups, the limit", MaxGroupsPerConnection)

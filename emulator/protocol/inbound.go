@@ -73,7 +73,10 @@ type DecodeError struct {
 	HasAckID bool
 }
 
+// Error returns the message of the underlying error.
 func (e *DecodeError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 var eventNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.\-]{0,127}$`)

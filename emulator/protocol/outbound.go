@@ -14,6 +14,7 @@ const (
 	AckInternalError = "InternalServerError"
 	AckDuplicate     = "Duplicate"
 	AckBadRequest    = "BadRequest"
+	AckNotFound      = "NotFound"
 )
 
 // Message origins of data messages.

@@ -74,4 +74,5 @@ const (
 	ReasonTooBig          = "MessageTooBig"
 	ReasonBadMessage      = "InvalidMessage"
 	ReasonUpstreamFailure = "UpstreamFailure"
+	ReasonNoEventHandler  = "NoEventHandler"
 )

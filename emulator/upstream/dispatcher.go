@@ -105,11 +105,13 @@ type UserEventResult struct {
 // RejectError reports that the handler answered an event with a status that is not a success
 // (for connect: 401 and 403 reject the client with that status, anything else with 500).
 type RejectError struct {
+	// StatusCode is the handler's HTTP status.
 	StatusCode int
 	// Message is the start of the handler's plain-text answer, meant for the client.
 	Message string
 }
 
+// Error describes the rejection: the status and, when there is one, the handler's message.
 func (e *RejectError) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("event handler answered %d", e.StatusCode)

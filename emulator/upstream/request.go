@@ -55,7 +55,7 @@ func (d *Dispatcher) deliver(ctx context.Context, h *webpubsub.EventHandlerSetti
 	target := settings.ExpandTemplate(h.URLTemplate, ev.info.Hub, ev.name)
 	u, err := url.Parse(target)
 	if err != nil {
-		return nil, fmt.Errorf("event handler URL of hub %q is invalid: %w", ev.info.Hub, err)
+		return nil, fmt.Errorf("event handler URL of hub %q is invalid: %w", ev.info.Hub, unwrapURLError(err))
 	}
 	if err := d.valid.check(ctx, settings.ExpandTemplate(h.URLTemplate, ev.info.Hub, "validate")); err != nil {
 		d.metrics.requests.WithLabelValues(ev.kind, outcomeNotValidated).Inc()
@@ -98,7 +98,7 @@ func finalError(u *url.URL, ev *event, aerr *attemptError) error {
 func (d *Dispatcher) attempt(ctx context.Context, u *url.URL, ev *event) (*response, *attemptError) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(ev.body))
 	if err != nil {
-		return nil, &attemptError{err: err}
+		return nil, &attemptError{err: unwrapURLError(err)}
 	}
 	d.setHeaders(req.Header, ev)
 	start := time.Now()

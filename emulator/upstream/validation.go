@@ -41,10 +41,13 @@ func newValidator(d *Dispatcher) *validator {
 
 // ValidationError reports a handler URL that failed abuse-protection validation.
 type ValidationError struct {
-	URL    string // without query
+	// URL is the handler URL that was probed, without its query (which may hold a key).
+	URL string
+	// Reason says why the validation failed.
 	Reason string
 }
 
+// Error names the URL and the reason.
 func (e *ValidationError) Error() string {
 	return fmt.Sprintf("abuse protection validation of %s failed: %s", e.URL, e.Reason)
 }
@@ -115,14 +118,15 @@ func (v *validator) pruneLocked() {
 func (v *validator) probe(ctx context.Context, rawURL string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return &ValidationError{URL: "(invalid URL)", Reason: err.Error()}
+		// The parse error quotes the whole URL, query (a key) included: keep only its reason.
+		return &ValidationError{URL: "(invalid URL)", Reason: unwrapURLError(err).Error()}
 	}
 	shown := redactURL(u)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.d.cfg.ValidationTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, rawURL, nil)
 	if err != nil {
-		return &ValidationError{URL: shown, Reason: err.Error()}
+		return &ValidationError{URL: shown, Reason: unwrapURLError(err).Error()}
 	}
 	req.Header[webpubsub.HeaderRequestOrigin] = []string{v.d.cfg.Origin}
 	req.Header[webpubsub.HeaderAWPSVersion] = []string{awpsVersion}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The fan-out clients are deliberately cheap, so that the harness measures the service and
+// not itself: they are raw file descriptors read by a few epoll loops (one read system call
+// per readable socket, no goroutine per connection), frames are parsed in place, and the
+// send time is read from the payload's leading digits without decoding anything else. Every
+// frame is still counted per connection, so the harness checks that each member received
+// every message.
+
+// rawConn is one client connection, owned by one poller after the handshake.
+type rawConn struct {
+	fd      int
+	pending []byte       // the start of a frame split across reads
+	got     atomic.Int64 // data frames received in the current scenario
+	closed  atomic.Bool
+}
+
+// dialRaw opens a WebSocket connection to the service's client URL (ws://…) with a minimal
+// handshake and returns its descriptor, detached from Go's poller.
+func dialRaw(rawURL string, timeout time.Duration) (*rawConn, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := net.DialTimeout("tcp", u.Host, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close() // the duplicate descriptor below keeps the socket open
+	_ = nc.SetDeadline(time.Now().Add(timeout))
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + base64.StdEncoding.EncodeToString(key) + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := nc.Write([]byte(req)); err != nil {
+		return nil, err
+	}
+	var head []byte
+	buf := make([]byte, 1024)
+	end := -1
+	for end < 0 {
+		n, err := nc.Read(buf)
+		if err != nil {
+			return nil, fmt.Errorf("reading the handshake response: %w", err)
+		}
+		head = append(head, buf[:n]...)
+		end = bytes.Index(head, []byte("\r\n\r\n"))
+		if len(head) > 16<<10 {
+			return nil, errors.New("handshake response too long")
+		}
+	}
+	if !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) {
+		line, _, _ := bytes.Cut(head, []byte("\r\n"))
+		return nil, fmt.Errorf("handshake refused: %s", line)
+	}
+	sc, err := nc.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var derr error
+	if err := sc.Control(func(f uintptr) { fd, derr = syscall.Dup(int(f)) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	syscall.CloseOnExec(fd)
+	c := &rawConn{fd: fd}
+	if rest := head[end+4:]; len(rest) > 0 {
+		c.pending = append([]byte(nil), rest...)
+	}
+	return c, nil
+}
+
+// pollers reads the connections with epoll loops.
+type pollers struct {
+	loops []*poller
+	stop  atomic.Bool
+	wg    sync.WaitGroup
+}
+
+type poller struct {
+	epfd  int
+	conns map[int32]*rawConn
+	mu    sync.Mutex // guards conns while connections are added
+	buf   []byte
+	owner *fleet
+}
+
+func newPollers(f *fleet, n int, interval time.Duration) (*pollers, error) {
+	p := &pollers{}
+	for range n {
+		epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		p.loops = append(p.loops, &poller{epfd: epfd, conns: map[int32]*rawConn{}, buf: make([]byte, 256<<10), owner: f})
+	}
+	for _, l := range p.loops {
+		p.wg.Add(1)
+		go func() { defer p.wg.Done(); l.run(&p.stop, interval) }()
+	}
+	return p, nil
+}
+
+// add hands a connection to a poller; bytes read during the handshake are parsed first.
+func (p *pollers) add(i int, c *rawConn) error {
+	l := p.loops[i%len(p.loops)]
+	l.mu.Lock()
+	l.conns[int32(c.fd)] = c
+	l.mu.Unlock()
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
+	return syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev)
+}
+
+func (p *pollers) close() {
+	p.stop.Store(true)
+	p.wg.Wait()
+	for _, l := range p.loops {
+		_ = syscall.Close(l.epfd)
+	}
+}
+
+// run reads the poller's connections until stop. With an interval, the loop does not sleep
+// in epoll_wait: it polls, and when nothing is ready it sleeps for the interval. The
+// service's writes then find no client thread to wake (waking one is part of every write
+// on loopback), and each poll finds a batch of ready sockets; a receipt is seen at most one
+// interval late, which the latencies include.
+func (l *poller) run(stop *atomic.Bool, interval time.Duration) {
+	events := make([]syscall.EpollEvent, 1024)
+	timeout := 100
+	if interval > 0 {
+		timeout = 0
+	}
+	for !stop.Load() {
+		n, err := syscall.EpollWait(l.epfd, events, timeout)
+		if interval > 0 && n == 0 && err == nil {
+			time.Sleep(interval)
+			continue
+		}
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			return
+		}
+		for _, ev := range events[:n] {
+			l.mu.Lock()
+			c := l.conns[ev.Fd]
+			l.mu.Unlock()
+			if c != nil {
+				l.read(c)
+			}
+		}
+	}
+}
+
+// read reads what the socket holds (one system call) and handles every complete frame.
+func (l *poller) read(c *rawConn) {
+	b := l.buf
+	k := copy(b, c.pending)
+	n, err := syscall.Read(c.fd, b[k:])
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		return
+	}
+	if err != nil || n == 0 {
+		l.drop(c)
+		return
+	}
+	rest := l.frames(c, b[:k+n])
+	c.pending = append(c.pending[:0], rest...)
+}
+
+// frames handles the complete frames at the start of b and returns the incomplete rest.
+// Server frames are unmasked (RFC 6455 §5.1).
+func (l *poller) frames(c *rawConn, b []byte) []byte {
+	for len(b) >= 2 {
+		op := b[0] & 0x0f
+		size, hdr := uint64(b[1]&0x7f), 2
+		switch size {
+		case 126:
+			if len(b) < 4 {
+				return b
+			}
+			size, hdr = uint64(b[2])<<8|uint64(b[3]), 4
+		case 127:
+			if len(b) < 10 {
+				return b
+			}
+			size = 0
+			for _, x := range b[2:10] {
+				size = size<<8 | uint64(x)
+			}
+			hdr = 10
+		}
+		if uint64(len(b)-hdr) < size {
+			return b
+		}
+		payload := b[hdr : hdr+int(size)]
+		switch op {
+		case 0x1, 0x2:
+			c.got.Add(1)
+			if sent, ok := leadingNanos(payload); ok {
+				if r := l.owner.rec.Load(); r != nil {
+					r.add(sent)
+				}
+			}
+		case 0x9: // ping: answer with a masked pong carrying the same payload
+			l.pong(c, payload)
+		case 0x8:
+			l.drop(c)
+			return nil
+		}
+		b = b[hdr+int(size):]
+	}
+	return b
+}
+
+// leadingNanos parses the send time the harness puts in front of each payload ("<nanos>|…").
+func leadingNanos(p []byte) (int64, bool) {
+	var v int64
+	for i, ch := range p {
+		if ch == '|' {
+			return v, i > 0
+		}
+		if ch < '0' || ch > '9' || i > 19 {
+			return 0, false
+		}
+		v = v*10 + int64(ch-'0')
+	}
+	return 0, false
+}
+
+func (l *poller) pong(c *rawConn, payload []byte) {
+	if len(payload) > 125 {
+		return
+	}
+	f := make([]byte, 0, 6+len(payload))
+	f = append(f, 0x8a, 0x80|byte(len(payload)), 0, 0, 0, 0) // an all-zero mask leaves the payload as is
+	f = append(f, payload...)
+	_, _ = syscall.Write(c.fd, f)
+}
+
+func (l *poller) drop(c *rawConn) {
+	if c.closed.Swap(true) {
+		return
+	}
+	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
+	l.mu.Lock()
+	delete(l.conns, int32(c.fd))
+	l.mu.Unlock()
+}
