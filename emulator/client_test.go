@@ -51,7 +51,7 @@ func TestSendToGroupWithAndWithoutEcho(t *testing.T) {
 	roles := []string{webpubsub.RoleJoinLeaveGroup, webpubsub.RoleSendToGroup}
 	a, _ := e.connectJSON(t, webpubsub.SubprotocolJSON, webpubsub.ClientTokenOptions{UserID: "alice", Roles: roles})
 	b, _ := e.connectJSON(t, webpubsub.SubprotocolJSON, webpubsub.ClientTokenOptions{UserID: "bob", Roles: roles})
-	raw := dial(t, e.clientURL(t, testHub, webpubsub.ClientTokenOptions{Groups: []string{"room"}}))
+	raw := dialRegistered(t, e, "raw", webpubsub.ClientTokenOptions{Groups: []string{"room"}})
 	for i, c := range []*wsClient{a, b} {
 		c.send(map[string]any{"type": "joinGroup", "group": "room", "ackId": i + 1})
 		if ack := c.readUntil("ack"); ack["success"] != true {
@@ -118,7 +118,7 @@ func TestPingGetsPong(t *testing.T) {
 func TestRESTPayloadsReachEachKindOfClient(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	raw := dial(t, e.clientURL(t, testHub, webpubsub.ClientTokenOptions{}))
+	raw := dialRegistered(t, e, "raw", webpubsub.ClientTokenOptions{})
 	js, _ := e.connectJSON(t, webpubsub.SubprotocolJSON, webpubsub.ClientTokenOptions{})
 	json2, err := webpubsub.JSONContent(map[string]string{"k": "v"})
 	if err != nil {

@@ -127,7 +127,7 @@ func TestConnectedMessage(t *testing.T) {
 func TestUnknownSubprotocolIsRaw(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	c := dial(t, e.clientURL(t, testHub, webpubsub.ClientTokenOptions{}), "protobuf.webpubsub.azure.v1")
+	c := dialRegistered(t, e, "raw", webpubsub.ClientTokenOptions{}, "protobuf.webpubsub.azure.v1")
 	if c.ws.Subprotocol() != "" {
 		t.Fatalf("negotiated %q, want none", c.ws.Subprotocol())
 	}

@@ -234,3 +234,14 @@ func ctx(t testing.TB) context.Context {
 
 // wsURLFor rewrites an http URL to ws.
 func wsURLFor(u string) string { return "ws" + strings.TrimPrefix(u, "http") }
+
+// dialRegistered dials a client as user and waits until the service has registered it: a raw
+// client gets no connected message to wait for, and a REST send before registration would
+// rightly not reach it.
+func dialRegistered(t *testing.T, e *testEnv, user string, opts webpubsub.ClientTokenOptions, subprotocols ...string) *wsClient {
+	t.Helper()
+	opts.UserID = user
+	c := dial(t, e.clientURL(t, testHub, opts), subprotocols...)
+	eventually(t, user+" to be registered", func() bool { ok, _ := e.rest.UserExists(ctx(t), user); return ok })
+	return c
+}

@@ -108,7 +108,7 @@ func readBurst(t *testing.T, ws *websocket.Conn, n, size int) {
 func TestClientThatStopsReadingGetsEveryFrameInOrderAndStaysUsable(t *testing.T) {
 	const writeTimeout = 3 * time.Second
 	e := newEnv(t, func(c *Config) { c.WriteTimeout, c.MaxQueueBytes = writeTimeout, 64<<20 })
-	c := dial(t, e.clientURL(t, testHub, webpubsub.ClientTokenOptions{}))
+	c := dialRegistered(t, e, "reader", webpubsub.ClientTokenOptions{})
 	before := handoffs.Load()
 	// 12 MB is more than the socket buffers of a client that does not read (128 KiB receive
 	// buffer, at most 4 MiB send buffer), so writes block and are handed off.
