@@ -34,9 +34,11 @@ K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) 
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION)))
 
-# Parts of the project add their own targets in hack/make/*.mk and append to these.
+# Parts of the project add their own targets in hack/make/*.mk and append to these. They are
+# included here, before the rules below, because make expands prerequisites as it reads them.
 TEST_TARGETS ?=
 TOOLS ?=
+-include $(sort $(wildcard hack/make/*.mk))
 
 ##@ General
 
@@ -148,4 +150,3 @@ define go-install-tool
 	mv $$tmp/$$(basename $(2)) $(1); rm -rf $$tmp
 endef
 
--include $(sort $(wildcard hack/make/*.mk))
