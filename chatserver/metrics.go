@@ -21,6 +21,9 @@ type metrics struct {
 	broadcastTime prometheus.Histogram
 }
 
+// latencyBuckets are the histogram buckets (seconds) of the request and broadcast latencies.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+
 func newMetrics() *metrics {
 	const ns, sub = "chathub", "chatserver"
 	m := &metrics{
@@ -48,12 +51,12 @@ func newMetrics() *metrics {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
 			Help:    "Time to answer HTTP requests, by handler.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+			Buckets: latencyBuckets,
 		}, []string{"handler"}),
 		broadcastTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "broadcast_duration_seconds",
 			Help:    "Time the REST send-to-all call took.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+			Buckets: latencyBuckets,
 		}),
 	}
 	m.registry.MustRegister(m.negotiations, m.events, m.broadcasts, m.refused, m.failures,

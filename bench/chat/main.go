@@ -3,14 +3,12 @@
 // the same job against the same local Web PubSub service.
 //
 // It starts, each in its own process on 127.0.0.1: the local Web PubSub
-// service (this binary re-executed with the "service" role, running
-// emulator.New), the Go chat server (re-executed with the "chatserver"
-// role, running chatserver.New exactly as `chathub chatserver` does) and
-// the Node baseline (node baseline/server.js). The load generators — the
-// /negotiate clients and the N WebSocket chat clients — run in this
-// process. It prints a Markdown table.
+// service (`chathub webpubsub` with a hub settings file), the Go chat server
+// (`chathub chatserver`) and the Node baseline (node baseline/server.js). The
+// load generators — the /negotiate clients and the N WebSocket chat clients —
+// run in this process. It prints a Markdown table.
 //
-//	go run ./bench/chat -n 100,1000
+//	go build -o bin/chathub . && go run ./bench/chat -chathub bin/chathub -n 100,1000
 package main
 
 import (
@@ -27,16 +25,6 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case roleService:
-			exitOn(runServiceRole(os.Args[2:]))
-			return
-		case roleChatServer:
-			exitOn(runChatServerRole(os.Args[2:]))
-			return
-		}
-	}
 	exitOn(runBench(os.Args[1:]))
 }
 
@@ -55,6 +43,7 @@ type options struct {
 	rates                []int
 	messageDuration      time.Duration
 	senders              int
+	chathub              string
 	node                 string
 	baseline             string
 	skipBaseline         bool
@@ -69,6 +58,7 @@ func parseOptions(args []string) (options, error) {
 	rates := fs.String("rate", "50,10", "comma-separated messages per second sent, one per -n value")
 	fs.DurationVar(&o.messageDuration, "message-duration", 10*time.Second, "how long to send messages at each size")
 	fs.IntVar(&o.senders, "senders", 10, "how many of the clients take turns sending")
+	fs.StringVar(&o.chathub, "chathub", "bin/chathub", "the chathub binary")
 	fs.StringVar(&o.node, "node", "node", "the node binary")
 	fs.StringVar(&o.baseline, "baseline", "bench/chat/baseline/server.js", "the Node.js baseline server")
 	fs.BoolVar(&o.skipBaseline, "skip-baseline", false, "measure only the Go chat server")

@@ -4,30 +4,25 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
-	"flag"
+	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/chathub/chathub/chatserver"
-	"github.com/chathub/chathub/emulator"
+	"github.com/chathub/chathub/webpubsub"
 )
 
+// The hubs of the two chat servers on the one local service.
 const (
-	roleService    = "service"
-	roleChatServer = "chatserver"
-	hubGo          = "chat"
-	hubNode        = "chatnode"
+	hubGo   = "chat"
+	hubNode = "chatnode"
 )
 
 // target is a chat server under test.
@@ -110,10 +105,6 @@ func randomKey() string {
 // startEnvironment starts the service, the Go chat server and the Node
 // baseline, each as its own process, and waits until they answer.
 func startEnvironment(ctx context.Context, procs *processes, o options) (*environment, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	svcAddr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -134,9 +125,17 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		nodeChat:   target{name: "Node.js baseline", baseURL: "http://" + nodeAddr},
 	}
 
-	svc := exec.CommandContext(ctx, self, roleService, "--listen", svcAddr, "--key", key,
-		"--handler", hubGo+"="+env.goChat.baseURL+"/eventhandler",
-		"--handler", hubNode+"="+env.nodeChat.baseURL+"/eventhandler")
+	settingsFile, err := writeSettings(map[string]string{
+		hubGo:   env.goChat.baseURL + "/eventhandler",
+		hubNode: env.nodeChat.baseURL + "/eventhandler",
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(settingsFile) // read once, at start-up
+	svc := exec.CommandContext(ctx, o.chathub, "webpubsub", "--listen", svcAddr,
+		"--settings-file", settingsFile, "--log-level", "error")
+	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
 	if err := procs.start(ctx, "service", svc); err != nil {
 		return nil, err
 	}
@@ -144,7 +143,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		return nil, fmt.Errorf("the local service did not start: %w", err)
 	}
 
-	chat := exec.CommandContext(ctx, self, roleChatServer, "--listen", goAddr, "--hub", hubGo)
+	chat := exec.CommandContext(ctx, o.chathub, "chatserver", "--listen", goAddr, "--hub", hubGo)
 	chat.Env = append(os.Environ(), chatserver.EnvConnectionString+"="+connStr)
 	if err := procs.start(ctx, "go-chat", chat); err != nil {
 		return nil, err
@@ -194,80 +193,24 @@ func waitHTTP(ctx context.Context, u string) error {
 	return last
 }
 
-// handlerFlags collects repeated --handler hub=url flags.
-type handlerFlags map[string]string
-
-func (h handlerFlags) String() string { return fmt.Sprint(map[string]string(h)) }
-func (h handlerFlags) Set(v string) error {
-	hub, u, ok := strings.Cut(v, "=")
-	if !ok {
-		return errors.New("want hub=url")
-	}
-	h[hub] = u
-	return nil
-}
-
-// runServiceRole runs the local Web PubSub service in this process with
-// event handlers registered for the given hubs.
-func runServiceRole(args []string) error {
-	fs := flag.NewFlagSet(roleService, flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:0", "address")
-	key := fs.String("key", "", "access key")
-	handlers := handlerFlags{}
-	fs.Var(handlers, "handler", "hub=event handler URL (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// Errors only: retries of events to a chat server that already stopped
-	// are expected at the end of a run.
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	emu, err := emulator.New(emulator.Config{
-		Endpoint:   &url.URL{Scheme: "http", Host: *listen},
-		AccessKeys: []string{*key},
-		Logger:     logger,
-	})
-	if err != nil {
-		return err
-	}
+// writeSettings writes a hub settings file for `chathub webpubsub --settings-file` that
+// registers the chat's event handler (chatserver.EventHandlerSettings) for each hub.
+func writeSettings(handlers map[string]string) (string, error) {
+	hubs := map[string]webpubsub.HubProperties{}
 	for hub, u := range handlers {
-		if err := emu.SetHubSettings(hub, chatserver.EventHandlerSettings(u)); err != nil {
-			return fmt.Errorf("registering %s: %w", hub, err)
-		}
+		hubs[hub] = chatserver.EventHandlerSettings(u).Properties
 	}
-	ln, err := net.Listen("tcp", *listen)
+	b, err := json.Marshal(map[string]any{"hubs": hubs})
 	if err != nil {
-		return err
+		return "", err
 	}
-	hs := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { <-ctx.Done(); _ = emu.Shutdown(context.Background()); _ = hs.Close() }()
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// runChatServerRole runs the Go chat server exactly as `chathub chatserver`
-// does, with the connection string from the environment.
-func runChatServerRole(args []string) error {
-	cfg := chatserver.DefaultConfig()
-	cfg.LoadEnv(os.Getenv)
-	fs := flag.NewFlagSet(roleChatServer, flag.ContinueOnError)
-	cfg.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := chatserver.New(cfg, chatserver.Options{Logger: logger})
+	f, err := os.CreateTemp("", "chat-bench-settings-*.json")
 	if err != nil {
-		return err
+		return "", err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return "", err
 	}
-	return srv.Run(ctx, ln)
+	return f.Name(), f.Close()
 }

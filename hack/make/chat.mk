@@ -14,6 +14,6 @@ test-chat: chromium ## Run only the chat server's tests (handlers, integration, 
 BENCH_CHAT_ARGS ?= -n 100,1000 -rate 50,10
 
 .PHONY: bench-chat
-bench-chat: npm ## Benchmark the chat server against the Node.js baseline (not part of make test).
+bench-chat: npm build ## Benchmark the chat server against the Node.js baseline (not part of make test).
 	$(GO) build -o $(LOCALBIN)/chat-bench ./bench/chat
-	nice $(LOCALBIN)/chat-bench $(BENCH_CHAT_ARGS)
+	nice $(LOCALBIN)/chat-bench -chathub $(LOCALBIN)/chathub $(BENCH_CHAT_ARGS)
