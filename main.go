@@ -1,6 +1,6 @@
 // Command chathub is the single ChatHub binary. Its subcommands run the
-// operator (manager), the chat server (chatserver) and the local Web
-// PubSub-compatible service (webpubsub).
+// operator (manager), the chat server (chatserver) and the PubSub
+// service, ChatHub's own Web PubSub-compatible service (pubsub).
 package main
 
 import (
@@ -25,7 +25,7 @@ type command struct {
 var commands = []command{
 	{"manager", "Run the ChatHub operator (the Kubernetes controller manager)", runManager},
 	{"chatserver", "Run the chat server: the web UI, /negotiate and the Web PubSub event handler", runChatServer},
-	{"webpubsub", "Run the local Azure Web PubSub-compatible service", runWebPubSub},
+	{"pubsub", "Run the PubSub service: ChatHub's own Azure Web PubSub-compatible service", runPubSub},
 }
 
 // errUsage marks a command-line mistake; main exits 2 for it.

@@ -14,8 +14,8 @@ import (
 )
 
 // runChatServer runs the 'chatserver' subcommand: the chat UI, /negotiate
-// and the Web PubSub event handler; with --embedded also the local Web
-// PubSub service in the same process.
+// and the Web PubSub event handler; with --embedded also the PubSub
+// service in the same process.
 func runChatServer(ctx context.Context, args []string) error {
 	cfg := chatserver.DefaultConfig()
 	cfg.LoadEnv(os.Getenv)

@@ -48,7 +48,7 @@ type Config struct {
 	// ProxyClient makes the server proxy /client/... WebSockets to the
 	// service and /negotiate return URLs on the page's own origin.
 	ProxyClient bool
-	// Embedded starts the local Web PubSub service in the same process and
+	// Embedded starts the PubSub service in the same process and
 	// registers the chat's event handler with it.
 	Embedded bool
 	// ReadyCacheTTL is how long a service health check result is reused by
@@ -91,7 +91,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.ProxyClient, "proxy-client", c.ProxyClient,
 		"proxy client WebSockets (/client/...) to the service and give browsers URLs on the page's own origin")
 	fs.BoolVar(&c.Embedded, "embedded", c.Embedded,
-		"run the local Web PubSub service in this process (no Azure needed)")
+		"run the PubSub service in this process (no Azure needed)")
 	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the connection string file")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 }

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chathub/chathub/emulator"
+	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -31,7 +31,7 @@ func EventHandlerSettings(eventHandlerURL string) *webpubsub.HubSettings {
 	}}
 }
 
-// RunEmbedded runs the whole chat in one process: the local Web PubSub
+// RunEmbedded runs the whole chat in one process: the PubSub
 // service and the chat server share one listener on cfg.Listen (the
 // service's /client/, /api/ and /subscriptions/ routes, the chat's
 // everything else), with the chat's event handler registered with the
@@ -58,9 +58,9 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	emu, err := emulator.New(emulator.Config{Endpoint: endpoint, AccessKeys: []string{key}, Logger: opts.Logger})
+	emu, err := pubsub.New(pubsub.Config{Endpoint: endpoint, AccessKeys: []string{key}, Logger: opts.Logger})
 	if err != nil {
-		return fmt.Errorf("cannot start the local Web PubSub service: %w", err)
+		return fmt.Errorf("cannot start the PubSub service: %w", err)
 	}
 	// The service shuts down first, while the chat server still receives
 	// the disconnected events it sends as it closes the connections.
@@ -82,7 +82,7 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 	}
 	handlerURL := "http://" + net.JoinHostPort(dialHost, port) + "/eventhandler"
 	if err := emu.SetHubSettings(cfg.Hub, EventHandlerSettings(handlerURL)); err != nil {
-		return fmt.Errorf("cannot register the event handler with the local service: %w", err)
+		return fmt.Errorf("cannot register the event handler with the PubSub service: %w", err)
 	}
 
 	fmt.Fprintf(out, "ChatHub is running with an embedded Web PubSub service (hub %q).\n", cfg.Hub)
@@ -96,7 +96,7 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 	return err
 }
 
-// embeddedRoutes sends the service's routes to the local service and the
+// embeddedRoutes sends the service's routes to the PubSub service and the
 // rest to the chat server.
 func embeddedRoutes(service, chat http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

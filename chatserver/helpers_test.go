@@ -18,7 +18,7 @@ import (
 )
 
 // testKey is the access key of the test services (public, like the
-// emulator's documented default).
+// pubsub service's documented default).
 const testKey = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
 
 // sentMessage is one REST send the recording service received.

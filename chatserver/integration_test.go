@@ -15,11 +15,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/chathub/chathub/emulator"
+	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
 )
 
-// stack is a whole chat: the in-process local Web PubSub service and the
+// stack is a whole chat: the in-process PubSub service and the
 // chat server, each on its own real HTTP server, the chat's event handler
 // registered with the service.
 type stack struct {
@@ -35,9 +35,9 @@ func startStack(t *testing.T, proxyClient bool) *stack {
 		t.Fatal(err)
 	}
 	endpoint := &url.URL{Scheme: "http", Host: ln.Addr().String()}
-	emu, err := emulator.New(emulator.Config{Endpoint: endpoint, AccessKeys: []string{testKey}, Logger: testLogger(t).With("component", "service")})
+	emu, err := pubsub.New(pubsub.Config{Endpoint: endpoint, AccessKeys: []string{testKey}, Logger: testLogger(t).With("component", "service")})
 	if err != nil {
-		t.Fatalf("emulator.New: %v", err)
+		t.Fatalf("pubsub.New: %v", err)
 	}
 	svc := httptest.NewUnstartedServer(emu.Handler())
 	svc.Listener.Close()

@@ -2,7 +2,7 @@
 
 // Package controllers holds the ChatHub reconciler: it turns each ChatHub
 // into a connection Secret, a chat server Deployment and Service, optionally
-// the local Web PubSub service and an Ingress, and a registered event handler.
+// the PubSub service and an Ingress, and a registered event handler.
 package controllers
 
 import (
@@ -48,7 +48,7 @@ type ChatHubReconciler struct {
 	Scheme *runtime.Scheme
 	// Recorder records events on ChatHubs.
 	Recorder events.EventRecorder
-	// DefaultImage runs the chat server (and the local service) when a
+	// DefaultImage runs the chat server (and the PubSub service) when a
 	// ChatHub names no image: the operator's own image.
 	DefaultImage string
 	// Registrar opens hub-settings clients; nil uses HubsRegistrar{}.
@@ -84,7 +84,7 @@ type ChatHubReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile makes one ChatHub real: get → deletion → finalizer → connection
-// → connection Secret → local service → chat server → Ingress →
+// → connection Secret → PubSub service → chat server → Ingress →
 // registration → status.
 func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	hub := &chatv1.ChatHub{}
@@ -134,7 +134,7 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	if obs.source == chatv1.SourceEmbedded && conn != nil {
 		if hubs, err = r.hubsClient(hub, conn.accessKey); err != nil {
-			return ctrl.Result{}, fmt.Errorf("opening the local service's hub settings: %w", err)
+			return ctrl.Result{}, fmt.Errorf("opening the PubSub service's hub settings: %w", err)
 		}
 	}
 	obs.registration = r.ensureRegistration(ctx, hub, conn, hubs)

@@ -66,14 +66,14 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 	var serverSvc, localSvc corev1.Service
 	var ing networkingv1.Ingress
 	for name, obj := range map[string]client.Object{
-		"lobby-connection": &secret, "lobby": &server, "lobby-webpubsub": &local,
+		"lobby-connection": &secret, "lobby": &server, "lobby-pubsub": &local,
 	} {
 		if err := getObj(ns, name, obj); err != nil {
 			t.Fatalf("getting %T %s: %v", obj, name, err)
 		}
 		checkOwned(t, obj, hub)
 	}
-	for name, obj := range map[string]client.Object{"lobby": &serverSvc, "lobby-webpubsub": &localSvc} {
+	for name, obj := range map[string]client.Object{"lobby": &serverSvc, "lobby-pubsub": &localSvc} {
 		if err := getObj(ns, name, obj); err != nil {
 			t.Fatalf("getting Service %s: %v", name, err)
 		}
@@ -93,7 +93,7 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the connection Secret holds no valid connection string: %v", err)
 	}
-	if want := "http://lobby-webpubsub." + ns + ".svc:7070"; cs.Endpoint.String() != want || cs.AccessKey != string(secret.Data[SecretKeyAccessKey]) {
+	if want := "http://lobby-pubsub." + ns + ".svc:7070"; cs.Endpoint.String() != want || cs.AccessKey != string(secret.Data[SecretKeyAccessKey]) {
 		t.Errorf("connection string endpoint %s (want %s) or key differs from accessKey", cs.Endpoint, want)
 	}
 	if got, want := server.Spec.Template.Annotations[ConnectionHashAnnotation], ConnectionHash(secret.Data); got != want {
@@ -107,8 +107,8 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 	if got := server.Spec.Template.Spec.Containers[0].Image; got != "example.com/chathub:test" {
 		t.Errorf("chat server image %q, want the operator's default", got)
 	}
-	if got := local.Spec.Template.Spec.Containers[0].Args; !slices.Contains(got, "--access-key-file") || got[0] != "webpubsub" {
-		t.Errorf("local service args %q", got)
+	if got := local.Spec.Template.Spec.Containers[0].Args; !slices.Contains(got, "--access-key-file") || got[0] != "pubsub" {
+		t.Errorf("PubSub service args %q", got)
 	}
 	if ing.Spec.Rules[0].Host != "chat.example.com" || ing.Spec.TLS[0].SecretName != "chat-tls" || ing.Annotations["a"] != "b" {
 		t.Errorf("Ingress spec %+v", ing.Spec)

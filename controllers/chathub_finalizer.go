@@ -49,7 +49,7 @@ func (r *ChatHubReconciler) finalize(ctx context.Context, hub *chatv1.ChatHub) (
 			"Removed the event handler of hub %s", hubName)
 	case SourceOf(hub) == chatv1.SourceEmbedded:
 		r.Recorder.Eventf(hub, nil, corev1.EventTypeNormal, chatv1.ReasonUnregisterFailed, "Unregister",
-			"Could not remove the event handler of hub %s (%v); the local service is deleted with the ChatHub", hubName, err)
+			"Could not remove the event handler of hub %s (%v); the PubSub service is deleted with the ChatHub", hubName, err)
 	case r.now().Sub(hub.DeletionTimestamp.Time) >= r.DeleteTimeout:
 		r.Recorder.Eventf(hub, nil, corev1.EventTypeWarning, chatv1.ReasonUnregisterFailed, "Unregister",
 			"Gave up removing the event handler %s of hub %s from %s after %s: %v; remove it by hand",

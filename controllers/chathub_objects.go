@@ -39,7 +39,7 @@ func (r *ChatHubReconciler) ensureChatServer(ctx context.Context, hub *chatv1.Ch
 	return d, nil
 }
 
-// ensureEmbeddedService applies the local service's Deployment and Service
+// ensureEmbeddedService applies the PubSub service's Deployment and Service
 // for an embedded source; it returns nil for other sources.
 func (r *ChatHubReconciler) ensureEmbeddedService(ctx context.Context, hub *chatv1.ChatHub, hash string) (*appsv1.Deployment, error) {
 	if hub.Spec.WebPubSub.Embedded == nil {
@@ -47,10 +47,10 @@ func (r *ChatHubReconciler) ensureEmbeddedService(ctx context.Context, hub *chat
 	}
 	d, err := r.applyDeployment(ctx, hub, buildEmbeddedDeployment(hub, r.image(hub), hash))
 	if err != nil {
-		return nil, fmt.Errorf("applying the local service Deployment: %w", err)
+		return nil, fmt.Errorf("applying the PubSub service Deployment: %w", err)
 	}
-	if err := r.applyService(ctx, hub, buildService(hub, EmbeddedName(hub), componentWebPubSub, EmbeddedPort)); err != nil {
-		return nil, fmt.Errorf("applying the local service Service: %w", err)
+	if err := r.applyService(ctx, hub, buildService(hub, EmbeddedName(hub), componentPubSub, EmbeddedPort)); err != nil {
+		return nil, fmt.Errorf("applying the PubSub service Service: %w", err)
 	}
 	return d, nil
 }

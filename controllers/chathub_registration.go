@@ -18,7 +18,7 @@ import (
 )
 
 // HubSettingsClient is the part of *webpubsub.HubsClient the operator uses:
-// the ARM-shaped hub-settings API of Azure or of the local service.
+// the ARM-shaped hub-settings API of Azure or of the PubSub service.
 type HubSettingsClient interface {
 	// Get returns a hub's settings; webpubsub.IsNotFound(err) when it has none.
 	Get(ctx context.Context, hub string) (*webpubsub.HubSettings, error)
@@ -32,12 +32,12 @@ type HubSettingsClient interface {
 
 // RegistrationTarget says which hub-settings API to call and how to sign in.
 type RegistrationTarget struct {
-	// BaseURL is the ARM endpoint (Azure) or the local service's endpoint.
+	// BaseURL is the ARM endpoint (Azure) or the PubSub service's endpoint.
 	BaseURL string
 	// Resource is the Web PubSub resource whose hubs are managed.
 	Resource webpubsub.ResourceID
 	// Tokens signs the requests: Entra for Azure, the access key for the
-	// local service.
+	// PubSub service.
 	Tokens webpubsub.TokenSource
 }
 
@@ -101,8 +101,8 @@ func HTTPHandshake(client *http.Client) HandshakeFunc {
 	}
 }
 
-// EmbeddedResourceID is the resource the local service of hub answers to.
-// The local service serves one resource; the ID only shapes the URL.
+// EmbeddedResourceID is the resource the PubSub service of hub answers to.
+// The PubSub service serves one resource; the ID only shapes the URL.
 func EmbeddedResourceID(hub *chatv1.ChatHub) webpubsub.ResourceID {
 	return webpubsub.ResourceID{SubscriptionID: "00000000-0000-0000-0000-000000000000", ResourceGroup: hub.Namespace, Name: EmbeddedName(hub)}
 }

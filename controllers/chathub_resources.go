@@ -38,14 +38,14 @@ const (
 	ChatServerPort = 8080
 	// ChatServicePort is the port of the chat server's Service.
 	ChatServicePort = 80
-	// EmbeddedPort is the port of the local Web PubSub service.
+	// EmbeddedPort is the port of the PubSub service.
 	EmbeddedPort = 7070
 	// EventHandlerPath is where the chat server serves its event handler.
 	EventHandlerPath = "/eventhandler"
 
 	connectionMountPath = "/etc/chathub/connection"
 	componentChatServer = "chatserver"
-	componentWebPubSub  = "webpubsub"
+	componentPubSub     = "pubsub"
 	managerName         = "chathub-operator"
 	nonRootUID          = 65532
 )
@@ -56,8 +56,8 @@ func ConnectionSecretName(hub *chatv1.ChatHub) string { return hub.Name + "-conn
 // ChatServerName is the name of the chat server's Deployment and Service.
 func ChatServerName(hub *chatv1.ChatHub) string { return hub.Name }
 
-// EmbeddedName is the name of the local service's Deployment and Service.
-func EmbeddedName(hub *chatv1.ChatHub) string { return hub.Name + "-webpubsub" }
+// EmbeddedName is the name of the PubSub service's Deployment and Service.
+func EmbeddedName(hub *chatv1.ChatHub) string { return hub.Name + "-pubsub" }
 
 // EffectiveHub is the Web PubSub hub name of a ChatHub: spec.hub, or
 // metadata.name with '-' replaced by '_' (hub names cannot contain '-').
@@ -80,7 +80,7 @@ func SourceOf(hub *chatv1.ChatHub) chatv1.SourceKind {
 	}
 }
 
-// EmbeddedEndpoint is the in-cluster URL of hub's local service.
+// EmbeddedEndpoint is the in-cluster URL of hub's PubSub service.
 func EmbeddedEndpoint(hub *chatv1.ChatHub) *url.URL {
 	return &url.URL{Scheme: "http", Host: fmt.Sprintf("%s.%s.svc:%d", EmbeddedName(hub), hub.Namespace, EmbeddedPort)}
 }
@@ -281,7 +281,7 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 	return d
 }
 
-// buildEmbeddedDeployment is the desired Deployment of the local service. It
+// buildEmbeddedDeployment is the desired Deployment of the PubSub service. It
 // runs one replica (its state is in memory) and is recreated, never surged.
 func buildEmbeddedDeployment(hub *chatv1.ChatHub, image, connectionHash string) *appsv1.Deployment {
 	emb := hub.Spec.WebPubSub.Embedded
@@ -289,10 +289,10 @@ func buildEmbeddedDeployment(hub *chatv1.ChatHub, image, connectionHash string) 
 		image = emb.Image
 	}
 	c := corev1.Container{
-		Name:  componentWebPubSub,
+		Name:  componentPubSub,
 		Image: image,
 		Args: []string{
-			"webpubsub",
+			"pubsub",
 			"--listen", ":" + strconv.Itoa(EmbeddedPort),
 			"--endpoint", EmbeddedEndpoint(hub).String(),
 			"--access-key-file", connectionMountPath + "/" + SecretKeyAccessKey,
@@ -305,14 +305,14 @@ func buildEmbeddedDeployment(hub *chatv1.ChatHub, image, connectionHash string) 
 		Resources: emb.Resources,
 	}
 	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentWebPubSub)},
+		ObjectMeta: metav1.ObjectMeta{Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentPubSub)},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentWebPubSub)},
+			Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentPubSub)},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
-					Labels:      Labels(hub, componentWebPubSub),
+					Labels:      Labels(hub, componentPubSub),
 					Annotations: map[string]string{ConnectionHashAnnotation: connectionHash},
 				},
 				Spec: podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyAccessKey, Path: SecretKeyAccessKey}}),

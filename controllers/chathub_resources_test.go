@@ -77,7 +77,7 @@ func TestChatServerArgs(t *testing.T) {
 		hub  *chatv1.ChatHub
 		want []string
 	}{
-		"an embedded hub proxies clients to the local service": {
+		"an embedded hub proxies clients to the PubSub service": {
 			hub: hubFor(nil),
 			want: []string{"chatserver", "--listen", ":8080", "--hub", "my_chat", "--connection-string-file",
 				"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s", "--proxy-client"},

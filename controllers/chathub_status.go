@@ -74,9 +74,9 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 
 	ok, reason, msg := serverAvailability(obs.server, "chat server")
 	if ok && obs.source == chatv1.SourceEmbedded {
-		ok, reason, msg = serverAvailability(obs.embedded, "local Web PubSub service")
+		ok, reason, msg = serverAvailability(obs.embedded, "PubSub service")
 		if ok {
-			msg = "The chat server and the local Web PubSub service are available"
+			msg = "The chat server and the PubSub service are available"
 		}
 	}
 	serverCond := set(chatv1.ConditionServerAvailable, ok, reason, msg)

@@ -49,15 +49,15 @@ func TestComputeStatus(t *testing.T) {
 	}{
 		"everything in place is Ready": {
 			obs: observation{source: chatv1.SourceEmbedded, secretName: "c-connection", endpoint: "http://e",
-				server: deployment("c", 2, 2), embedded: deployment("c-webpubsub", 1, 1), registration: registered},
+				server: deployment("c", 2, 2), embedded: deployment("c-pubsub", 1, 1), registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "True", "DeploymentAvailable"},
 				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "True", "Ready"}},
 			wantReady: 2, wantSecret: "c-connection",
 		},
-		"a local service without pods is not available": {
+		"a PubSub service without pods is not available": {
 			obs: observation{source: chatv1.SourceEmbedded, secretName: "c-connection", server: deployment("c", 1, 1),
-				embedded: deployment("c-webpubsub", 1, 0), registration: registered},
+				embedded: deployment("c-pubsub", 1, 0), registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "False", "DeploymentProgressing"},
 				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "NotReady"}},

@@ -24,14 +24,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
-	"github.com/chathub/chathub/emulator"
-	"github.com/chathub/chathub/emulator/settings"
+	"github.com/chathub/chathub/pubsub"
+	"github.com/chathub/chathub/pubsub/settings"
 	"github.com/chathub/chathub/webpubsub"
 )
 
 // fakeCluster plays the cluster network and kubelet for envtest, which runs
-// no pods: the first connection to <name>-webpubsub.<ns>.svc:7070 starts the
-// real local service with the key from the ChatHub's connection Secret, and
+// no pods: the first connection to <name>-pubsub.<ns>.svc:7070 starts the
+// real PubSub service with the key from the ChatHub's connection Secret, and
 // the first connection to <name>.<ns>.svc:80 starts a chat server event
 // handler (webpubsub.NewEventHandler) that allows the origin of the
 // connection Secret's endpoint, as the chat server does.
@@ -41,7 +41,7 @@ type fakeCluster struct {
 	routes  map[string]string // in-cluster host:port → 127.0.0.1:port
 	stores  map[string]*settings.Store
 	servers []*httptest.Server
-	emus    []*emulator.Server
+	emus    []*pubsub.Server
 	down    syncMap[string, bool]
 }
 
@@ -77,7 +77,7 @@ func (f *fakeCluster) DialContext(ctx context.Context, network, addr string) (ne
 	return d.DialContext(ctx, network, target)
 }
 
-// store returns the hub-settings store of the local service of hub.
+// store returns the hub-settings store of the PubSub service of hub.
 func (f *fakeCluster) store(hub *chatv1.ChatHub) *settings.Store {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -105,7 +105,7 @@ func (f *fakeCluster) route(ctx context.Context, addr string) (string, error) {
 	var h http.Handler
 	switch port {
 	case "7070":
-		h, err = f.startLocalService(ctx, strings.TrimSuffix(name, "-webpubsub"), ns, addr)
+		h, err = f.startLocalService(ctx, strings.TrimSuffix(name, "-pubsub"), ns, addr)
 	case "80":
 		h, err = f.startChatServer(ctx, name, ns)
 	default:
@@ -129,10 +129,10 @@ func (f *fakeCluster) connectionSecret(ctx context.Context, name, ns string) (*c
 func (f *fakeCluster) startLocalService(ctx context.Context, name, ns, addr string) (http.Handler, error) {
 	s, err := f.connectionSecret(ctx, name, ns)
 	if err != nil {
-		return nil, fmt.Errorf("local service has no key: %w", err)
+		return nil, fmt.Errorf("PubSub service has no key: %w", err)
 	}
 	store := settings.NewStore()
-	emu, err := emulator.New(emulator.Config{
+	emu, err := pubsub.New(pubsub.Config{
 		Endpoint:   &url.URL{Scheme: "http", Host: addr},
 		AccessKeys: []string{string(s.Data[SecretKeyAccessKey])},
 		Settings:   store,
@@ -172,13 +172,13 @@ func (f *fakeCluster) startChatServer(ctx context.Context, name, ns string) (htt
 }
 
 // fakeAzure is a local Microsoft Entra token endpoint (TLS, as MSAL
-// requires) and an ARM-shaped gateway in front of a real local service: the
+// requires) and an ARM-shaped gateway in front of a real PubSub service: the
 // gateway accepts only the bearer token the token endpoint issued, then
 // signs the request with the service's access key.
 type fakeAzure struct {
 	entra      *httptest.Server
 	arm        *httptest.Server
-	emu        *emulator.Server
+	emu        *pubsub.Server
 	store      *settings.Store
 	credential azcore.TokenCredential
 	token      string
@@ -197,7 +197,7 @@ func newFakeAzure() (*fakeAzure, error) {
 	a.arm = httptest.NewUnstartedServer(nil)
 	a.arm.Start()
 	endpoint, _ := url.Parse(a.arm.URL)
-	emu, err := emulator.New(emulator.Config{Endpoint: endpoint, AccessKeys: []string{a.accessKey}, Settings: a.store})
+	emu, err := pubsub.New(pubsub.Config{Endpoint: endpoint, AccessKeys: []string{a.accessKey}, Settings: a.store})
 	if err != nil {
 		return nil, err
 	}

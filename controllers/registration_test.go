@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
-	"github.com/chathub/chathub/emulator/settings"
+	"github.com/chathub/chathub/pubsub/settings"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -224,9 +224,9 @@ func TestManyHubsReconcileIndependently(t *testing.T) {
 	for range namespaces {
 		nss = append(nss, newNamespace(t))
 	}
-	// One broken hub per namespace: its local service never answers.
+	// One broken hub per namespace: its PubSub service never answers.
 	for _, ns := range nss {
-		suite.cluster.setDown("broken-webpubsub."+ns+".svc:7070", true)
+		suite.cluster.setDown("broken-pubsub."+ns+".svc:7070", true)
 		mustCreate(t, embeddedHub("broken", ns))
 	}
 	var wg sync.WaitGroup

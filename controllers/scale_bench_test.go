@@ -16,11 +16,11 @@ import (
 	chatv1 "github.com/chathub/chathub/api/v1"
 )
 
-// BenchmarkScale measures, in envtest with the local service, how long N
+// BenchmarkScale measures, in envtest with the PubSub service, how long N
 // embedded ChatHubs spread over 5 namespaces take to have all their objects
 // and a registered handler (the registration step runs after every object is
 // applied), the reconciles per second, and the test process's heap (manager,
-// API clients and the in-process local services together).
+// API clients and the in-process PubSub services together).
 //
 //	KUBEBUILDER_ASSETS=$PWD/bin/k8s go test ./controllers -run '^$' -bench BenchmarkScale -benchtime 1x
 func BenchmarkScale(b *testing.B) {

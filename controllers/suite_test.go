@@ -35,7 +35,7 @@ import (
 
 // suite is the environment shared by the envtest tests: a real API server
 // with the generated CRDs, a manager running the reconciler, the fake cluster
-// network that runs the local service and chat servers in-process, and a
+// network that runs the PubSub service and chat servers in-process, and a
 // local Microsoft Entra token endpoint with an ARM-shaped gateway.
 var suite struct {
 	ctx     context.Context

@@ -4,9 +4,9 @@
 // events, calls the data-plane REST API of one hub (sends, groups, permissions, connection
 // management) with a fresh token per request, and manages hub settings through the
 // ARM-shaped management API (create or update with async-operation polling, get, delete,
-// listKeys) authenticated either with an access key (the local service) or with Microsoft
+// listKeys) authenticated either with an access key (the PubSub service) or with Microsoft
 // Entra ID via azidentity. It also serves upstream CloudEvents (connect, connected,
 // disconnected and user events) through EventHandler. The same package works against the
-// real Azure service and ChatHub's local Web PubSub-compatible service; errors carry the
+// real Azure service and ChatHub's PubSub service; errors carry the
 // HTTP status and service error code but never a key or token.
 package webpubsub

@@ -56,7 +56,7 @@ type HubsClient struct {
 }
 
 // NewHubsClient returns a HubsClient for resource. baseURL is "https://management.azure.com"
-// for Azure, or the local service's endpoint.
+// for Azure, or the PubSub service's endpoint.
 func NewHubsClient(baseURL string, resource ResourceID, tokens TokenSource, opts *HubsClientOptions) (*HubsClient, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

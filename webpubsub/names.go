@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Protocol constants shared by the REST client, the event handler and the local service.
+// Protocol constants shared by the REST client, the event handler and the PubSub service.
 const (
 	// DefaultAPIVersion is the data-plane REST api-version the Client sends.
 	DefaultAPIVersion = "2024-12-01"

@@ -23,7 +23,7 @@ type accessKeyTokenSource struct {
 }
 
 // AccessKeyTokenSource returns a TokenSource that signs an HS256 JWT with accessKey for each
-// request: aud is the request URL without the query, exp one hour ahead. The local service
+// request: aud is the request URL without the query, exp one hour ahead. The PubSub service
 // accepts these on its ARM-shaped API.
 func AccessKeyTokenSource(accessKey string) TokenSource {
 	return &accessKeyTokenSource{key: accessKey, now: time.Now}

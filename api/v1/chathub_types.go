@@ -108,16 +108,16 @@ type AzureSource struct {
 	ManagementEndpoint string `json:"managementEndpoint,omitempty"`
 }
 
-// EmbeddedSource configures the local Web PubSub-compatible service the
+// EmbeddedSource configures the PubSub service the
 // operator runs for the hub.
 type EmbeddedSource struct {
-	// image is the container image of the local service. Default: the chat
+	// image is the container image of the PubSub service. Default: the chat
 	// server's image (one image serves every role).
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image,omitempty"`
 
-	// resources are the compute resources of the local service's container.
+	// resources are the compute resources of the PubSub service's container.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 }
@@ -229,7 +229,7 @@ const (
 	SourceConnectionString SourceKind = "ConnectionString"
 	// SourceAzure is an Azure Web PubSub resource managed through ARM.
 	SourceAzure SourceKind = "Azure"
-	// SourceEmbedded is the local service run by the operator.
+	// SourceEmbedded is the PubSub service run by the operator.
 	SourceEmbedded SourceKind = "Embedded"
 )
 
@@ -286,7 +286,7 @@ type ChatHubStatus struct {
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
 }
 
-// ChatHub is a real-time chat on Azure Web PubSub (or ChatHub's local
+// ChatHub is a real-time chat on Azure Web PubSub (or ChatHub's own PubSub
 // service): the operator runs its chat server, stores its connection string
 // in a Secret and registers its event handler with the service.
 //

@@ -11,7 +11,7 @@ const (
 	// a valid connection string.
 	ConditionConnectionSecretReady = "ConnectionSecretReady"
 	// ConditionServerAvailable is True when the chat server (and, when
-	// embedded, the local service) has available replicas.
+	// embedded, the PubSub service) has available replicas.
 	ConditionServerAvailable = "ServerAvailable"
 	// ConditionEventHandlerRegistered is True when the event handler is
 	// registered with the service with the desired settings.

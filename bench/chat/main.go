@@ -1,9 +1,9 @@
 // Command chat benchmarks the ChatHub chat server against a Node.js
 // baseline (express + @azure/web-pubsub + @azure/web-pubsub-express) doing
-// the same job against the same local Web PubSub service.
+// the same job against the same PubSub service.
 //
-// It starts, each in its own process on 127.0.0.1: the local Web PubSub
-// service (`chathub webpubsub` with a hub settings file), the Go chat server
+// It starts, each in its own process on 127.0.0.1: the PubSub
+// service (`chathub pubsub` with a hub settings file), the Go chat server
 // (`chathub chatserver`) and the Node baseline (node baseline/server.js). The
 // load generators — the /negotiate clients and the N WebSocket chat clients —
 // run in this process. It prints a Markdown table.

@@ -19,7 +19,7 @@ import (
 	"github.com/chathub/chathub/webpubsub"
 )
 
-// The hubs of the two chat servers on the one local service.
+// The hubs of the two chat servers on the one PubSub service.
 const (
 	hubGo   = "chat"
 	hubNode = "chatnode"
@@ -133,14 +133,14 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		return nil, err
 	}
 	defer os.Remove(settingsFile) // read once, at start-up
-	svc := exec.CommandContext(ctx, o.chathub, "webpubsub", "--listen", svcAddr,
+	svc := exec.CommandContext(ctx, o.chathub, "pubsub", "--listen", svcAddr,
 		"--settings-file", settingsFile, "--log-level", "error")
 	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
 	if err := procs.start(ctx, "service", svc); err != nil {
 		return nil, err
 	}
 	if err := waitHTTP(ctx, env.serviceURL+"/api/health"); err != nil {
-		return nil, fmt.Errorf("the local service did not start: %w", err)
+		return nil, fmt.Errorf("the PubSub service did not start: %w", err)
 	}
 
 	chat := exec.CommandContext(ctx, o.chathub, "chatserver", "--listen", goAddr, "--hub", hubGo)

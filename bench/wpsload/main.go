@@ -1,5 +1,5 @@
-// Command wpsload is the load harness of the local Web PubSub service. It starts
-// `chathub webpubsub` as a child process, connects its clients from this process (all on
+// Command wpsload is the load harness of the PubSub service. It starts
+// `chathub pubsub` as a child process, connects its clients from this process (all on
 // 127.0.0.1, bounded in count and time) and prints a Markdown table: memory per idle
 // connection, broadcast fan-out to 1,000 and 10,000 connections (deliveries/s, the latency
 // from the REST send to the receipt, the CPU time each process spent per delivery and a
@@ -158,7 +158,7 @@ func newKey() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// service is the `chathub webpubsub` child process.
+// service is the `chathub pubsub` child process.
 type service struct {
 	cmd *exec.Cmd
 	cs  *webpubsub.ConnectionString
@@ -178,7 +178,7 @@ func startService(bin, hub, key, handlerURL string) (*service, error) {
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "webpubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn")
+	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

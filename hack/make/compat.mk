@@ -1,16 +1,16 @@
-##@ Local Web PubSub service: SDK compatibility (test/compat/)
+##@ PubSub service: SDK compatibility (test/compat/)
 
-# The compatibility tests run a real `chathub webpubsub` process and the official Node SDKs
+# The compatibility tests run a real `chathub pubsub` process and the official Node SDKs
 # from $(NPM_DIR)/node_modules. `make test-unit` (go test ./...) already includes them; this
-# target runs only them, e.g. while working on the local service.
+# target runs only them, e.g. while working on the PubSub service.
 
 GO ?= go
 COMPAT_TESTFLAGS ?=
 
 .PHONY: test-compat
-test-compat: npm ## Run the Node SDK compatibility tests of the local Web PubSub service.
+test-compat: npm ## Run the Node SDK compatibility tests of the PubSub service.
 	$(GO) test -race -count=1 -timeout 10m $(COMPAT_TESTFLAGS) ./test/compat/...
 
 .PHONY: test-upstream
-test-upstream: ## Run the tests of the local service's hub settings, upstream dispatcher and ARM API.
-	$(GO) test -race -count=1 ./emulator/settings/... ./emulator/upstream/... ./emulator/arm/...
+test-upstream: ## Run the tests of the PubSub service's hub settings, upstream dispatcher and ARM API.
+	$(GO) test -race -count=1 ./pubsub/settings/... ./pubsub/upstream/... ./pubsub/arm/...

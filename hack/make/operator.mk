@@ -1,6 +1,6 @@
 ##@ Operator
 
-# Scale benchmark of the ChatHub controller in envtest with the local service (not part of
+# Scale benchmark of the ChatHub controller in envtest with the PubSub service (not part of
 # 'make test'): time for 100 and 500 ChatHubs to be registered, reconciles/s, memory.
 .PHONY: bench-operator
 bench-operator: envtest ## Run the operator scale benchmark (100 and 500 ChatHubs in envtest).

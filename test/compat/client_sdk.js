@@ -1,4 +1,4 @@
-// @azure/web-pubsub-client (default reliable JSON protocol) against the local service:
+// @azure/web-pubsub-client (default reliable JSON protocol) against the PubSub service:
 // connect, join a group, send to it, send an event and get the reply, and recover after the
 // socket is dropped without losing a message. The script serves its own event handler (for
 // the event reply), prints {"port":N}, and waits for a line on stdin (the Go driver registers

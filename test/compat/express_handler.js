@@ -1,4 +1,4 @@
-// @azure/web-pubsub-express receiving the local service's events. The script serves the event
+// @azure/web-pubsub-express receiving the PubSub service's events. The script serves the event
 // handler, prints {"port":N}, then one {"event":...} line per event it receives (and per
 // abuse-protection request); the Go driver registers the handler, drives a client and reads
 // the lines. It runs until stdin closes.

@@ -1,5 +1,5 @@
 // Package compat checks that the official Azure Web PubSub Node SDKs (from npm, installed in
-// hack/npm/node_modules) work unchanged against a real `chathub webpubsub` process.
+// hack/npm/node_modules) work unchanged against a real `chathub pubsub` process.
 package compat
 
 import (
@@ -99,18 +99,18 @@ func nodeModules(t *testing.T) string {
 	return nm
 }
 
-// service is a running `chathub webpubsub` process.
+// service is a running `chathub pubsub` process.
 type service struct {
 	connectionString string
 	endpoint         string
 }
 
-// startService runs `chathub webpubsub` on a free 127.0.0.1 port and waits until it is healthy.
+// startService runs `chathub pubsub` on a free 127.0.0.1 port and waits until it is healthy.
 func startService(t *testing.T) *service {
 	t.Helper()
 	bin := chathub(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "webpubsub", "--listen", "127.0.0.1:0", "--access-key", accessKey, "--log-level", "debug")
+	cmd := exec.CommandContext(ctx, bin, "pubsub", "--listen", "127.0.0.1:0", "--access-key", accessKey, "--log-level", "debug")
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	stdout, err := cmd.StdoutPipe()

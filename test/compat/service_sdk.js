@@ -1,4 +1,4 @@
-// @azure/web-pubsub against the local service: send to all / user / group, group membership,
+// @azure/web-pubsub against the PubSub service: send to all / user / group, group membership,
 // close, client tokens. Clients are plain `ws` sockets with the JSON subprotocol.
 "use strict";
 

@@ -15,7 +15,7 @@ import (
 )
 
 // The two hubs of the test, each in its own namespace, both embedded (the
-// operator runs the local Web PubSub service for each).
+// operator runs the PubSub service for each).
 const (
 	nsA, hubA = "e2e-a", "alpha"
 	nsB, hubB = "e2e-b", "beta"
@@ -157,7 +157,7 @@ func TestChatHubEndToEnd(t *testing.T) {
 				return ""
 			})
 			must(t)(kubectl(ctx, "", "-n", nsA, "rollout", "status", "deployment/"+hubA, "--timeout="+readyTimeout))
-			must(t)(kubectl(ctx, "", "-n", nsA, "rollout", "status", "deployment/"+hubA+"-webpubsub", "--timeout="+readyTimeout))
+			must(t)(kubectl(ctx, "", "-n", nsA, "rollout", "status", "deployment/"+hubA+"-pubsub", "--timeout="+readyTimeout))
 			eventually(t, 2*time.Minute, "the old pods are gone", func() string {
 				now := podNames(ctx, nsA, "app.kubernetes.io/instance="+hubA)
 				for _, p := range before {
@@ -178,8 +178,8 @@ func TestChatHubEndToEnd(t *testing.T) {
 		{"deleting a ChatHub removes its objects and registration and leaves the other hub alone", func(t *testing.T) {
 			alphaPods := podNames(ctx, nsA, "app.kubernetes.io/instance="+hubA)
 			must(t)(kubectl(ctx, "", "-n", nsB, "delete", "chathub", hubB, "--timeout=120s"))
-			for _, obj := range []string{"deployment/" + hubB, "deployment/" + hubB + "-webpubsub", "service/" + hubB,
-				"service/" + hubB + "-webpubsub", "secret/" + hubB + "-connection"} {
+			for _, obj := range []string{"deployment/" + hubB, "deployment/" + hubB + "-pubsub", "service/" + hubB,
+				"service/" + hubB + "-pubsub", "secret/" + hubB + "-connection"} {
 				eventually(t, 2*time.Minute, obj+" is deleted", func() string {
 					if exists(ctx, nsB, obj) {
 						return obj + " still exists"

@@ -25,7 +25,7 @@ const hub = process.env.HUB || 'chat';
 const port = parseInt(process.env.PORT || '8080', 10);
 const endpoint = /Endpoint=([^;]+)/i.exec(connStr)[1];
 
-// The local service speaks plain HTTP on 127.0.0.1.
+// The PubSub service speaks plain HTTP on 127.0.0.1.
 const serviceClient = new WebPubSubServiceClient(connStr, hub, { allowInsecureConnection: true });
 const now = () => new Date().toISOString();
 

@@ -1,0 +1,61 @@
+package pubsub
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chathub/chathub/webpubsub"
+)
+
+// BenchmarkBroadcast measures one REST broadcast reaching 1,000 raw WebSocket clients
+// (b.N broadcasts). The clients run in this process too, so they read raw bytes and count
+// them instead of parsing frames, to leave the CPU profile to the service:
+//
+//	go test -run '^$' -bench Broadcast -cpuprofile cpu.out ./pubsub/
+func BenchmarkBroadcast(b *testing.B) {
+	const clients = 1000
+	e := newEnv(b, nil)
+	a, err := webpubsub.ClientAccessFor(e.endpoint, testKey, testHub, webpubsub.ClientTokenOptions{}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	const payload = "0123456789012345678901234567890123456789"
+	const frameBytes = 2 + len(payload) // a short unmasked text frame
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		c, _, err := websocket.DefaultDialer.Dial(a.URL, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4096)
+			for {
+				n, err := c.NetConn().Read(buf)
+				if err != nil {
+					return
+				}
+				got.Add(int64(n))
+			}
+		}()
+	}
+	msg := webpubsub.TextContent(payload)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := e.rest.SendToAll(ctx(b), msg, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for got.Load() < int64(b.N*clients*frameBytes) {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N*clients)/b.Elapsed().Seconds(), "deliveries/s")
+}

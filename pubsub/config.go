@@ -1,0 +1,127 @@
+// Package pubsub is the PubSub service, ChatHub's own Azure Web PubSub-compatible service: client WebSockets
+// (raw, json.webpubsub.azure.v1 and json.reliable.webpubsub.azure.v1), the REST data plane
+// (api-version 2024-12-01), upstream CloudEvents through pubsub/upstream and the ARM-shaped
+// hub settings API through pubsub/arm, with Prometheus metrics and graceful shutdown.
+package pubsub
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/chathub/chathub/pubsub/auth"
+	"github.com/chathub/chathub/pubsub/settings"
+)
+
+// MinAccessKeyLength is the shortest access key the service accepts.
+const MinAccessKeyLength = 32
+
+// Defaults of Config.
+const (
+	DefaultKeepAlive        = 20 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultHandshakeTimeout = 100 * time.Second
+	DefaultTokenLeeway      = auth.DefaultLeeway
+)
+
+// Config configures a Server. Endpoint and AccessKeys are required.
+type Config struct {
+	// Endpoint is the URL clients and servers use to reach the service (scheme + host[:port]);
+	// token audiences must name its host (or the request's Host).
+	Endpoint *url.URL
+	// AccessKeys sign and verify tokens and upstream signatures; the first one is advertised
+	// in ConnectionString. Each must be at least 32 characters.
+	AccessKeys []string
+	// Logger receives the service's logs; nil => discard.
+	Logger *slog.Logger
+	// Settings holds the hubs' event handlers; nil => an empty store.
+	Settings *settings.Store
+	// UpstreamClient sends CloudEvents to event handlers; nil => the dispatcher's default.
+	UpstreamClient *http.Client
+	// UpstreamTimeout bounds one upstream event including retries; 0 => the dispatcher's default.
+	UpstreamTimeout time.Duration
+	// UpstreamRetryDelays overrides the dispatcher's retry waits (nil => its defaults).
+	UpstreamRetryDelays []time.Duration
+	// KeepAlive is the interval of server pings; a client silent for three intervals is
+	// closed (PingTimeout). 0 => 20 s.
+	KeepAlive time.Duration
+	// WriteTimeout bounds writing one frame to a client; 0 => 10 s.
+	WriteTimeout time.Duration
+	// MaxQueueFrames and MaxQueueBytes bound each connection's send queue (0 => hub defaults).
+	MaxQueueFrames, MaxQueueBytes int
+	// MaxUnackedFrames and MaxUnackedBytes bound each reliable connection's unacknowledged
+	// buffer (0 => 1,000 messages and 16 MiB).
+	MaxUnackedFrames, MaxUnackedBytes int
+	// RecoveryWindow is how long a dropped reliable connection may be recovered; 0 => 30 s.
+	RecoveryWindow time.Duration
+	// Now returns the current time (token checks); nil => time.Now.
+	Now func() time.Time
+}
+
+// Validate reports the first problem of the configuration. Messages never contain keys.
+func (c *Config) Validate() error {
+	if c.Endpoint == nil {
+		return errors.New("endpoint is required")
+	}
+	switch strings.ToLower(c.Endpoint.Scheme) {
+	case "http", "https":
+	default:
+		return fmt.Errorf("endpoint scheme %q is not http or https", c.Endpoint.Scheme)
+	}
+	if c.Endpoint.Host == "" {
+		return errors.New("endpoint has no host")
+	}
+	if len(c.AccessKeys) == 0 {
+		return errors.New("at least one access key is required")
+	}
+	for i, k := range c.AccessKeys {
+		if err := ValidateAccessKey(k); err != nil {
+			return fmt.Errorf("access key %d: %w", i+1, err)
+		}
+	}
+	if c.KeepAlive < 0 || c.WriteTimeout < 0 || c.RecoveryWindow < 0 {
+		return errors.New("durations must not be negative")
+	}
+	return nil
+}
+
+// ValidateAccessKey checks the rules of the service for an access key: at least 32
+// characters, no ';', no control characters and no surrounding whitespace.
+func ValidateAccessKey(k string) error {
+	switch {
+	case len(k) < MinAccessKeyLength:
+		return fmt.Errorf("access key is %d characters long, it must be at least %d", len(k), MinAccessKeyLength)
+	case strings.TrimSpace(k) != k:
+		return errors.New("access key has surrounding whitespace")
+	case strings.ContainsRune(k, ';'):
+		return errors.New("access key contains ';'")
+	case strings.IndexFunc(k, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return errors.New("access key contains control characters")
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Settings == nil {
+		c.Settings = settings.NewStore()
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	ep := *c.Endpoint
+	ep.Path, ep.RawPath, ep.RawQuery, ep.Fragment = "", "", "", ""
+	c.Endpoint = &ep
+}

@@ -1,0 +1,178 @@
+package pubsub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chathub/chathub/pubsub/arm"
+	"github.com/chathub/chathub/pubsub/hub"
+	"github.com/chathub/chathub/pubsub/protocol"
+	"github.com/chathub/chathub/pubsub/upstream"
+	"github.com/chathub/chathub/webpubsub"
+)
+
+// Server is the PubSub service. Serve its Handler with an http.Server and call
+// Shutdown before exiting.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	reg      *hub.Registry
+	disp     *upstream.Dispatcher
+	metrics  *metrics
+	upgrader websocket.Upgrader
+	handler  http.Handler
+
+	closing  atomic.Bool
+	sockets  atomic.Int64 // live reader goroutines
+	stopPing chan struct{}
+	stopOnce sync.Once
+}
+
+// New validates cfg and returns a running service (its keep-alive loop started).
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, stopPing: make(chan struct{})}
+	s.reg = hub.NewRegistry(hub.Config{
+		MaxQueueFrames:   cfg.MaxQueueFrames,
+		MaxQueueBytes:    cfg.MaxQueueBytes,
+		MaxUnackedFrames: cfg.MaxUnackedFrames,
+		MaxUnackedBytes:  cfg.MaxUnackedBytes,
+		RecoveryWindow:   cfg.RecoveryWindow,
+		OnClose:          s.onClose,
+	})
+	s.metrics = newMetrics(s.reg)
+	keys := s.accessKeys
+	s.disp = upstream.NewDispatcher(upstream.Config{
+		Store:       cfg.Settings,
+		AccessKeys:  keys,
+		Origin:      cfg.Endpoint.Hostname(),
+		HTTPClient:  cfg.UpstreamClient,
+		Logger:      cfg.Logger,
+		Timeout:     cfg.UpstreamTimeout,
+		RetryDelays: cfg.UpstreamRetryDelays,
+		Registerer:  s.metrics.reg,
+	})
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   512,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
+		CheckOrigin:      func(*http.Request) bool { return true }, // clients authenticate with tokens
+	}
+	s.handler = s.routes(arm.NewHandler(arm.Config{
+		Store: cfg.Settings, AccessKeys: keys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
+	}))
+	go s.keepAlive()
+	return s, nil
+}
+
+// accessKeys returns the current access keys.
+func (s *Server) accessKeys() []string { return s.cfg.AccessKeys }
+
+// Handler returns the HTTP handler serving every route of the service.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ConnectionString returns the service's connection string (it contains the first key).
+func (s *Server) ConnectionString() string {
+	cs := webpubsub.ConnectionString{Endpoint: s.cfg.Endpoint, AccessKey: s.cfg.AccessKeys[0], Version: "1.0"}
+	return cs.Format()
+}
+
+// SetHubSettings replaces the settings (event handlers) of a hub.
+func (s *Server) SetHubSettings(hub string, hs *webpubsub.HubSettings) error {
+	return s.cfg.Settings.Set(hub, hs)
+}
+
+// Shutdown closes every client connection with 1001 (ServiceReload), waits for the sockets
+// to finish and delivers the queued disconnected events, or gives up when ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.stopOnce.Do(func() { close(s.stopPing) })
+	for _, c := range s.reg.Conns() {
+		c.Close(protocol.CloseGoingAway, protocol.ReasonServiceReload)
+	}
+	var err error
+	for s.sockets.Load() > 0 && err == nil {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	return errors.Join(err, s.disp.Close(ctx))
+}
+
+func (s *Server) routes(armHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /client/hubs/{hub}", s.serveClient)
+	mux.HandleFunc("GET /client/{$}", s.serveClient)
+	mux.HandleFunc("GET /client", s.serveClient)
+	mux.Handle("/subscriptions/", armHandler)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("HEAD /api/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	s.restRoutes(mux)
+	return mux
+}
+
+// keepAlive pings every socket once per interval from one goroutine: the pings go through
+// each connection's send queue, so a stuck socket never blocks the others.
+func (s *Server) keepAlive() {
+	t := time.NewTicker(s.cfg.KeepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopPing:
+			return
+		case <-t.C:
+			for _, c := range s.reg.Conns() {
+				c.SendPing()
+			}
+		}
+	}
+}
+
+// onClose runs once per connection after its final close.
+func (s *Server) onClose(c *hub.Conn, reason string) {
+	s.metrics.disconnects.WithLabelValues(reasonLabel(reason)).Inc()
+	s.log.Debug("Connection closed", "hub", c.Hub().Name(), "conn", c.ID(), "user", c.UserID(), "reason", reason)
+	s.disp.Disconnected(connInfo(c), reason)
+}
+
+// reasonLabel bounds the metric label: app servers may close with any reason text.
+func reasonLabel(reason string) string {
+	switch reason {
+	case protocol.ReasonNormal, protocol.ReasonClosedByServer, protocol.ReasonServiceReload,
+		protocol.ReasonPingTimeout, protocol.ReasonSlowClient, protocol.ReasonRecoveryExpired,
+		protocol.ReasonBufferFull, protocol.ReasonTooBig, protocol.ReasonBadMessage,
+		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, reasonClosedByClient, reasonConnectionLost:
+		return reason
+	}
+	return protocol.ReasonClosedByServer
+}
+
+func connInfo(c *hub.Conn) upstream.ConnectionInfo {
+	return upstream.ConnectionInfo{
+		Hub: c.Hub().Name(), ConnectionID: c.ID(), UserID: c.UserID(), Subprotocol: c.Subprotocol(), State: c.State(),
+	}
+}
+
+// newID returns a random URL-safe id of n random bytes.
+func newID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
