@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -113,11 +111,8 @@ func (c *pubSubConfig) resolveAccessKey() (key string, show bool, err error) {
 		key, show = os.Getenv(envAccessKey), false
 	}
 	if key == "" {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", false, fmt.Errorf("generating an access key: %w", err)
-		}
-		return base64.RawURLEncoding.EncodeToString(b), true, nil
+		key, err := webpubsub.NewAccessKey()
+		return key, true, err
 	}
 	if err := pubsub.ValidateAccessKey(key); err != nil {
 		return "", false, fmt.Errorf("%w: %v", errUsage, err)

@@ -2,8 +2,6 @@ package chatserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +52,7 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 	port := strconv.Itoa(addr.Port)
 	endpoint := &url.URL{Scheme: "http", Host: net.JoinHostPort(browserHost, port)}
 
-	key, err := randomKey()
+	key, err := webpubsub.NewAccessKey()
 	if err != nil {
 		return err
 	}
@@ -107,13 +105,4 @@ func embeddedRoutes(service, chat http.Handler) http.Handler {
 		}
 		chat.ServeHTTP(w, r)
 	})
-}
-
-// randomKey returns a fresh access key for the embedded service.
-func randomKey() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("cannot generate an access key: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }

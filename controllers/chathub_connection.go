@@ -4,8 +4,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -108,20 +106,12 @@ func (r *ChatHubReconciler) embeddedConnection(ctx context.Context, hub *chatv1.
 	}
 	accessKey := string(s.Data[SecretKeyAccessKey])
 	if len(accessKey) < 32 {
-		if accessKey, err = generateAccessKey(); err != nil {
+		if accessKey, err = webpubsub.NewAccessKey(); err != nil {
 			return nil, err
 		}
 	}
 	cs := &webpubsub.ConnectionString{Endpoint: EmbeddedEndpoint(hub), AccessKey: accessKey, Version: "1.0"}
 	return &connection{cs: cs, accessKey: accessKey}, nil
-}
-
-func generateAccessKey() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generating an access key: %w", err)
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // ensureConnectionSecret writes the connection Secret when conn is known and
