@@ -353,7 +353,7 @@ func markdownLinks(t *testing.T, page string) []link {
 			targets = append(targets, m[1])
 		}
 		for _, tg := range targets {
-			if scheme.MatchString(tg) || strings.HasPrefix(tg, "#") {
+			if scheme.MatchString(tg) {
 				continue
 			}
 			links = append(links, link{target: tg, line: n})
@@ -363,12 +363,12 @@ func markdownLinks(t *testing.T, page string) []link {
 }
 
 // checkLink reports why target, linked from page, does not resolve to a
-// file or folder inside root.
+// file or folder inside root, or to a heading of a markdown page.
 func checkLink(root, page, target string) error {
-	path, _, _ := strings.Cut(target, "#")
+	path, anchor, _ := strings.Cut(target, "#")
 	path, _, _ = strings.Cut(path, "?")
 	if path == "" {
-		return nil
+		return checkAnchor(filepath.Join(root, page), anchor)
 	}
 	if strings.HasPrefix(path, "/") {
 		return fmt.Errorf("absolute paths do not work on GitHub; link relative to %s", filepath.Dir(page))
@@ -381,7 +381,64 @@ func checkLink(root, page, target string) error {
 	if _, err := os.Stat(abs); err != nil {
 		return fmt.Errorf("no such file in the repository (%s)", filepath.ToSlash(rel))
 	}
+	if anchor != "" && strings.HasSuffix(abs, ".md") {
+		return checkAnchor(abs, anchor)
+	}
 	return nil
+}
+
+// checkAnchor reports whether the markdown page at path has a heading whose
+// GitHub anchor is anchor.
+func checkAnchor(path, anchor string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(headingAnchors(string(b)), anchor) {
+		return nil
+	}
+	return fmt.Errorf("%s has no heading with anchor #%s", filepath.Base(path), anchor)
+}
+
+var (
+	// headingLink is a link inside a heading; its text is kept.
+	headingLink = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+	// notInAnchor is what GitHub drops from a heading to make its anchor.
+	notInAnchor = regexp.MustCompile(`[^\p{L}\p{N}\- _]`)
+)
+
+// headingAnchors returns the anchors GitHub gives the headings of a page:
+// lower case, punctuation dropped, spaces as hyphens, -1, -2... on repeats.
+func headingAnchors(page string) []string {
+	var anchors []string
+	seen := map[string]int{}
+	fence := ""
+	for line := range strings.Lines(page) {
+		trimmed := strings.TrimSpace(line)
+		if fence != "" {
+			if strings.HasPrefix(trimmed, fence) {
+				fence = ""
+			}
+			continue
+		}
+		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+			fence = trimmed[:3]
+			continue
+		}
+		level := len(line) - len(strings.TrimLeft(line, "#"))
+		if level == 0 || level > 6 || !strings.HasPrefix(line[level:], " ") {
+			continue
+		}
+		text := headingLink.ReplaceAllString(strings.TrimSpace(line[level:]), "$1")
+		a := strings.ReplaceAll(notInAnchor.ReplaceAllString(strings.ToLower(text), ""), " ", "-")
+		if n := seen[a]; n > 0 {
+			anchors = append(anchors, fmt.Sprintf("%s-%d", a, n))
+		} else {
+			anchors = append(anchors, a)
+		}
+		seen[a]++
+	}
+	return anchors
 }
 
 // TestDocFlagTableParsers checks the two parsers the tests above rely on,
@@ -421,6 +478,10 @@ func TestDocFlagTableParsers(t *testing.T) {
 		if got := defaultMatches(helpFlag{}, cell); got != ok {
 			t.Errorf("defaultMatches(bool without default, %q) = %v, want %v", cell, got, ok)
 		}
+	}
+	anchors := headingAnchors("# The PubSub service (`chathub pubsub`)\n```\n# not a heading\n```\n## Running the manager\n## Results\n### Results\n#nope\n")
+	if want := []string{"the-pubsub-service-chathub-pubsub", "running-the-manager", "results", "results-1"}; !slices.Equal(anchors, want) {
+		t.Errorf("headingAnchors = %q, want %q", anchors, want)
 	}
 	hour := helpFlag{typ: "duration", def: "1h0m0s", hasDef: true}
 	for cell, ok := range map[string]bool{"`1h`": true, "`60m`": true, "`1h0m0s`": true, "`2h`": false, "1h": false, "—": false} {
