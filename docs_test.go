@@ -50,6 +50,11 @@ type docFlag struct {
 // table with the same default, and every flag of the table exists. Usage
 // texts are not compared.
 func TestDocFlagTables(t *testing.T) {
+	for _, c := range commands {
+		if _, ok := flagTableDocs[c.name]; !ok {
+			t.Errorf("chathub %s has no flag table: add its page to flagTableDocs", c.name)
+		}
+	}
 	bin := buildChathub(t)
 	for cmd, doc := range flagTableDocs {
 		t.Run(cmd, func(t *testing.T) {
