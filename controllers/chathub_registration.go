@@ -156,11 +156,12 @@ type registration struct {
 // settings are read first and written only when they differ.
 func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.ChatHub, conn *connection, hubs HubSettingsClient) registration {
 	hubName := EffectiveHub(hub)
-	url, pattern, events := DesiredEventHandler(hub)
+	want := DesiredEventHandler(hub)
+	url := want.URLTemplate
 	if SourceOf(hub) == chatv1.SourceConnectionString {
 		msg := fmt.Sprintf("A connection string source cannot register event handlers: register URL template %s "+
 			"(user events %q, system events %s) for hub %s on %s by hand, or use spec.webPubSub.azure",
-			url, pattern, strings.Join(events, ","), hubName, endpointOf(conn))
+			url, want.UserEventPattern, strings.Join(want.SystemEvents, ","), hubName, endpointOf(conn))
 		return registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired, message: msg, url: url}
 	}
 	if conn == nil || hubs == nil {
@@ -176,7 +177,6 @@ func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.
 	if err != nil && !webpubsub.IsNotFound(err) {
 		return registrationFailed(url, "reading", hubName, err)
 	}
-	want := webpubsub.EventHandlerSettings{URLTemplate: url, UserEventPattern: pattern, SystemEvents: events}
 	desired := withHandler(current, want, hub.Status.EventHandlerURL)
 	registered := fmt.Sprintf("Event handler %s registered for hub %s", url, hubName)
 	if current != nil && equality.Semantic.DeepEqual(current.Properties.EventHandlers, desired.Properties.EventHandlers) {

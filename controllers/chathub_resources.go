@@ -19,6 +19,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
+	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/webpubsub"
 )
 
 // Names, labels, ports and paths shared by the builders.
@@ -111,20 +113,21 @@ func EventHandlerURL(hub *chatv1.ChatHub) string {
 	return strings.TrimSuffix(ChatURL(hub), "/") + EventHandlerPath
 }
 
-// DesiredEventHandler is the handler settings the operator registers for hub.
-func DesiredEventHandler(hub *chatv1.ChatHub) (urlTemplate, userEventPattern string, systemEvents []string) {
-	pattern := hub.Spec.EventHandler.UserEventPattern
-	if pattern == "" {
-		pattern = "*"
+// DesiredEventHandler is the handler settings the operator registers for hub:
+// the chat's default (chatserver.DefaultEventHandler, which the CRD's
+// defaults repeat) with what spec.eventHandler sets.
+func DesiredEventHandler(hub *chatv1.ChatHub) webpubsub.EventHandlerSettings {
+	h := chatserver.DefaultEventHandler(EventHandlerURL(hub))
+	if p := hub.Spec.EventHandler.UserEventPattern; p != "" {
+		h.UserEventPattern = p
 	}
-	events := make([]string, 0, len(hub.Spec.EventHandler.SystemEvents))
-	for _, e := range hub.Spec.EventHandler.SystemEvents {
-		events = append(events, string(e))
+	if events := hub.Spec.EventHandler.SystemEvents; events != nil {
+		h.SystemEvents = make([]string, 0, len(events))
+		for _, e := range events {
+			h.SystemEvents = append(h.SystemEvents, string(e))
+		}
 	}
-	if hub.Spec.EventHandler.SystemEvents == nil {
-		events = []string{string(chatv1.SystemEventConnected), string(chatv1.SystemEventDisconnected)}
-	}
-	return EventHandlerURL(hub), pattern, events
+	return h
 }
 
 // ConnectionHash is the value of ConnectionHashAnnotation for a Secret's data.
