@@ -70,18 +70,6 @@ func EffectiveHub(hub *chatv1.ChatHub) string {
 	return strings.ReplaceAll(hub.Name, "-", "_")
 }
 
-// SourceOf returns the kind of Web PubSub source hub uses.
-func SourceOf(hub *chatv1.ChatHub) chatv1.SourceKind {
-	switch {
-	case hub.Spec.WebPubSub.Embedded != nil:
-		return chatv1.SourceEmbedded
-	case hub.Spec.WebPubSub.Azure != nil:
-		return chatv1.SourceAzure
-	default:
-		return chatv1.SourceConnectionString
-	}
-}
-
 // EmbeddedEndpoint is the in-cluster URL of hub's PubSub service.
 func EmbeddedEndpoint(hub *chatv1.ChatHub) *url.URL {
 	return &url.URL{Scheme: "http", Host: fmt.Sprintf("%s.%s.svc:%d", EmbeddedName(hub), hub.Namespace, EmbeddedPort)}
@@ -236,10 +224,7 @@ func chatServerArgs(hub *chatv1.ChatHub) []string {
 		"--connection-string-file", connectionMountPath + "/" + SecretKeyConnectionString,
 		"--token-ttl", ttl.String(),
 	}
-	if SourceOf(hub) == chatv1.SourceEmbedded {
-		args = append(args, "--proxy-client")
-	}
-	return args
+	return append(args, sourceFor(hub).ChatServerArgs()...)
 }
 
 // deploymentDefaults sets the fields the API server would otherwise default.
@@ -284,10 +269,10 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 	return d
 }
 
-// buildEmbeddedDeployment is the desired Deployment of the PubSub service. It
-// runs one replica (its state is in memory) and is recreated, never surged.
-func buildEmbeddedDeployment(hub *chatv1.ChatHub, image, connectionHash string) *appsv1.Deployment {
-	emb := hub.Spec.WebPubSub.Embedded
+// buildEmbeddedDeployment is the desired Deployment of hub's PubSub service,
+// configured by emb. It runs one replica (its state is in memory) and is
+// recreated, never surged.
+func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, image, connectionHash string) *appsv1.Deployment {
 	if emb.Image != "" {
 		image = emb.Image
 	}
