@@ -18,14 +18,10 @@ import (
 )
 
 // EventHandlerSettings returns the hub settings that send the chat's events
-// (connected, disconnected and every user event) to eventHandlerURL.
+// (DefaultEventHandler) to eventHandlerURL.
 func EventHandlerSettings(eventHandlerURL string) *webpubsub.HubSettings {
 	return &webpubsub.HubSettings{Properties: webpubsub.HubProperties{
-		EventHandlers: []webpubsub.EventHandlerSettings{{
-			URLTemplate:      eventHandlerURL,
-			UserEventPattern: "*",
-			SystemEvents:     []string{"connected", "disconnected"},
-		}},
+		EventHandlers: []webpubsub.EventHandlerSettings{DefaultEventHandler(eventHandlerURL)},
 	}}
 }
 

@@ -32,10 +32,6 @@ import (
 // Finalizer keeps a ChatHub until its event handler is removed from the service.
 const Finalizer = "chat.webpubsub.dev/event-handler"
 
-// sourceSecretIndex indexes ChatHubs by the Secret their connection string
-// comes from, so a change to that Secret reconciles them.
-const sourceSecretIndex = ".spec.webPubSub.connectionStringSecretRef.name"
-
 // ChatHubReconciler reconciles ChatHub objects. External systems (the
 // hub-settings API, the handshake, Entra tokens, the clock) are injected so
 // tests can point them at real local servers.
@@ -97,19 +93,13 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.ensureFinalizer(ctx, hub); err != nil {
 		return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
 	}
-	obs := observation{generation: hub.Generation, hub: EffectiveHub(hub), source: SourceOf(hub), url: ChatURL(hub)}
+	src := sourceFor(hub)
+	obs := observation{generation: hub.Generation, hub: EffectiveHub(hub), source: src.Kind(), url: ChatURL(hub)}
 
-	// Gather inputs: the connection string (ARM listKeys for Azure).
-	hubs, err := r.hubsClient(hub, "")
+	// Gather inputs: the connection (from a Secret, ARM listKeys, a key).
+	conn, err := src.Resolve(ctx, r)
 	if !asProblem(err, &obs.secretProblem) {
 		return ctrl.Result{}, err
-	}
-	var conn *connection
-	if obs.secretProblem == nil {
-		conn, err = r.resolveConnection(ctx, hub, hubs)
-		if !asProblem(err, &obs.secretProblem) {
-			return ctrl.Result{}, err
-		}
 	}
 
 	hash, err := r.ensureConnectionSecret(ctx, hub, conn)
@@ -121,7 +111,7 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	if hash != "" {
 		obs.secretName = ConnectionSecretName(hub)
-		if obs.embedded, err = r.ensureEmbeddedService(ctx, hub, hash); err != nil {
+		if obs.sourceDeployments, err = src.EnsureObjects(ctx, r, hash); err != nil {
 			return ctrl.Result{}, err
 		}
 		if obs.server, err = r.ensureChatServer(ctx, hub, hash); err != nil {
@@ -132,12 +122,13 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 
-	if obs.source == chatv1.SourceEmbedded && conn != nil {
-		if hubs, err = r.hubsClient(hub, conn.accessKey); err != nil {
-			return ctrl.Result{}, fmt.Errorf("opening the PubSub service's hub settings: %w", err)
+	var hubs HubSettingsClient
+	if conn != nil && src.Registers() {
+		if hubs, err = src.HubSettings(r, conn); err != nil {
+			return ctrl.Result{}, fmt.Errorf("opening the hub settings of %s: %w", src.Service(), err)
 		}
 	}
-	obs.registration = r.ensureRegistration(ctx, hub, conn, hubs)
+	obs.registration = r.ensureRegistration(ctx, hub, src, conn, hubs)
 
 	r.recordEvents(hub, obs)
 	return r.writeStatus(ctx, hub, obs)
@@ -174,12 +165,13 @@ func (r *ChatHubReconciler) writeStatus(ctx context.Context, hub *chatv1.ChatHub
 }
 
 // requeueAfter is the time-based wait of a reconcile: a backoff that grows
-// with how long the registration (or Azure listKeys) has been failing, or a
-// periodic re-check of a registered handler.
+// with how long the registration (or an outside service the connection
+// comes from, e.g. Azure listKeys) has been failing, or a periodic re-check
+// of a registered handler.
 func (r *ChatHubReconciler) requeueAfter(hub *chatv1.ChatHub, obs observation) time.Duration {
 	failing := ""
 	switch {
-	case obs.secretProblem != nil && obs.source == chatv1.SourceAzure:
+	case obs.secretProblem != nil && obs.secretProblem.retry:
 		failing = chatv1.ConditionConnectionSecretReady
 	case obs.registration.retry:
 		failing = chatv1.ConditionEventHandlerRegistered
@@ -230,26 +222,30 @@ func (r *ChatHubReconciler) now() time.Time {
 }
 
 // SetupWithManager registers the controller: it owns what it creates and
-// watches the Secrets ChatHubs take their connection strings from.
+// watches the objects sources reference (the Secrets ChatHubs take their
+// connection strings from).
 func (r *ChatHubReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setDefaults()
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &chatv1.ChatHub{}, sourceSecretIndex, func(o client.Object) []string {
-		if ref := o.(*chatv1.ChatHub).Spec.WebPubSub.ConnectionStringSecretRef; ref != nil {
-			return []string{ref.Name}
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &chatv1.ChatHub{}, sourceRefIndex, func(o client.Object) []string {
+		var keys []string
+		for _, ref := range sourceFor(o.(*chatv1.ChatHub)).References() {
+			keys = append(keys, ref.indexValue())
 		}
-		return nil
+		return keys
 	})
 	if err != nil {
-		return fmt.Errorf("indexing ChatHubs by source Secret: %w", err)
+		return fmt.Errorf("indexing ChatHubs by the objects their source references: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1.ChatHub{}).
 		Owns(&corev1.Secret{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
-		Owns(&networkingv1.Ingress{}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.hubsForSourceSecret)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		Owns(&networkingv1.Ingress{})
+	for _, k := range referencedKinds {
+		b = b.Watches(k.obj, handler.EnqueueRequestsFromMapFunc(r.hubsReferencing(k.kind)))
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("chathub").
 		Complete(r)
 }
@@ -278,18 +274,22 @@ func (r *ChatHubReconciler) setDefaults() {
 	}
 }
 
-// hubsForSourceSecret maps a Secret to the ChatHubs that copy it.
-func (r *ChatHubReconciler) hubsForSourceSecret(ctx context.Context, o client.Object) []ctrl.Request {
-	var hubs chatv1.ChatHubList
-	if err := r.List(ctx, &hubs, client.InNamespace(o.GetNamespace()), client.MatchingFields{sourceSecretIndex: o.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing ChatHubs for a Secret", "secret", client.ObjectKeyFromObject(o))
-		return nil
+// hubsReferencing maps an object of kind to the ChatHubs whose source
+// references it.
+func (r *ChatHubReconciler) hubsReferencing(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []ctrl.Request {
+		var hubs chatv1.ChatHubList
+		key := sourceRef{kind: kind, name: o.GetName()}.indexValue()
+		if err := r.List(ctx, &hubs, client.InNamespace(o.GetNamespace()), client.MatchingFields{sourceRefIndex: key}); err != nil {
+			logf.FromContext(ctx).Error(err, "Listing ChatHubs for a referenced object", "kind", kind, "object", client.ObjectKeyFromObject(o))
+			return nil
+		}
+		reqs := make([]ctrl.Request, 0, len(hubs.Items))
+		for _, h := range hubs.Items {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&h)})
+		}
+		return reqs
 	}
-	reqs := make([]ctrl.Request, 0, len(hubs.Items))
-	for _, h := range hubs.Items {
-		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&h)})
-	}
-	return reqs
 }
 
 // backoffSince is the time since t, between RetryMin and a quarter of

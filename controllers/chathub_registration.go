@@ -101,44 +101,6 @@ func HTTPHandshake(client *http.Client) HandshakeFunc {
 	}
 }
 
-// EmbeddedResourceID is the resource the PubSub service of hub answers to.
-// The PubSub service serves one resource; the ID only shapes the URL.
-func EmbeddedResourceID(hub *chatv1.ChatHub) webpubsub.ResourceID {
-	return webpubsub.ResourceID{SubscriptionID: "00000000-0000-0000-0000-000000000000", ResourceGroup: hub.Namespace, Name: EmbeddedName(hub)}
-}
-
-// hubsClient opens the hub-settings client of hub, or returns nil when the
-// source has none (a plain connection string, or Azure without a credential).
-// accessKey is the embedded service's key.
-func (r *ChatHubReconciler) hubsClient(hub *chatv1.ChatHub, accessKey string) (HubSettingsClient, error) {
-	switch SourceOf(hub) {
-	case chatv1.SourceAzure:
-		if r.EntraTokens == nil {
-			return nil, nil
-		}
-		az := hub.Spec.WebPubSub.Azure
-		res, err := webpubsub.ParseResourceID(az.ResourceID)
-		if err != nil {
-			return nil, &problem{chatv1.ReasonInvalidResourceID, err.Error()}
-		}
-		base := az.ManagementEndpoint
-		if base == "" {
-			base = "https://management.azure.com"
-		}
-		return r.Registrar.HubsClient(RegistrationTarget{BaseURL: strings.TrimSuffix(base, "/"), Resource: res, Tokens: r.EntraTokens})
-	case chatv1.SourceEmbedded:
-		if accessKey == "" {
-			return nil, nil
-		}
-		return r.Registrar.HubsClient(RegistrationTarget{
-			BaseURL: EmbeddedEndpoint(hub).String(), Resource: EmbeddedResourceID(hub),
-			Tokens: webpubsub.AccessKeyTokenSource(accessKey),
-		})
-	default:
-		return nil, nil
-	}
-}
-
 // registration is the outcome of the registration step.
 type registration struct {
 	status  metav1.ConditionStatus
@@ -154,14 +116,13 @@ type registration struct {
 
 // ensureRegistration registers hub's event handler, idempotently: the
 // settings are read first and written only when they differ.
-func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.ChatHub, conn *connection, hubs HubSettingsClient) registration {
+func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.ChatHub, src connectionSource, conn *connection, hubs HubSettingsClient) registration {
 	hubName := EffectiveHub(hub)
-	url, pattern, events := DesiredEventHandler(hub)
-	if SourceOf(hub) == chatv1.SourceConnectionString {
-		msg := fmt.Sprintf("A connection string source cannot register event handlers: register URL template %s "+
-			"(user events %q, system events %s) for hub %s on %s by hand, or use spec.webPubSub.azure",
-			url, pattern, strings.Join(events, ","), hubName, endpointOf(conn))
-		return registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired, message: msg, url: url}
+	want := DesiredEventHandler(hub)
+	url := want.URLTemplate
+	if !src.Registers() {
+		return registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired,
+			message: src.ManualRegistration(want, hubName, conn), url: url}
 	}
 	if conn == nil || hubs == nil {
 		return registration{status: metav1.ConditionFalse, reason: chatv1.ReasonWaitingForSecret,
@@ -176,7 +137,6 @@ func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.
 	if err != nil && !webpubsub.IsNotFound(err) {
 		return registrationFailed(url, "reading", hubName, err)
 	}
-	want := webpubsub.EventHandlerSettings{URLTemplate: url, UserEventPattern: pattern, SystemEvents: events}
 	desired := withHandler(current, want, hub.Status.EventHandlerURL)
 	registered := fmt.Sprintf("Event handler %s registered for hub %s", url, hubName)
 	if current != nil && equality.Semantic.DeepEqual(current.Properties.EventHandlers, desired.Properties.EventHandlers) {
@@ -191,13 +151,6 @@ func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.
 func registrationFailed(url, verb, hubName string, err error) registration {
 	return registration{status: metav1.ConditionFalse, reason: chatv1.ReasonRegistrationFailed, retry: true, url: url,
 		message: fmt.Sprintf("%s the settings of hub %s: %v", verb, hubName, err)}
-}
-
-func endpointOf(conn *connection) string {
-	if conn == nil {
-		return "the service"
-	}
-	return conn.cs.Endpoint.String()
 }
 
 // withHandler returns the settings to write: current's settings with the
@@ -235,12 +188,8 @@ func withoutHandlers(current *webpubsub.HubSettings, urls []string) (*webpubsub.
 
 // unregister removes hub's event handler from the service, and the hub's
 // settings altogether when nothing else is left in them.
-func (r *ChatHubReconciler) unregister(ctx context.Context, hub *chatv1.ChatHub, conn *connection) error {
-	accessKey := ""
-	if conn != nil {
-		accessKey = conn.accessKey
-	}
-	hubs, err := r.hubsClient(hub, accessKey)
+func (r *ChatHubReconciler) unregister(ctx context.Context, hub *chatv1.ChatHub, src connectionSource, conn *connection) error {
+	hubs, err := src.HubSettings(r, conn)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
+	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/webpubsub"
 )
 
 // Names, labels, ports and paths shared by the builders.
@@ -68,18 +70,6 @@ func EffectiveHub(hub *chatv1.ChatHub) string {
 	return strings.ReplaceAll(hub.Name, "-", "_")
 }
 
-// SourceOf returns the kind of Web PubSub source hub uses.
-func SourceOf(hub *chatv1.ChatHub) chatv1.SourceKind {
-	switch {
-	case hub.Spec.WebPubSub.Embedded != nil:
-		return chatv1.SourceEmbedded
-	case hub.Spec.WebPubSub.Azure != nil:
-		return chatv1.SourceAzure
-	default:
-		return chatv1.SourceConnectionString
-	}
-}
-
 // EmbeddedEndpoint is the in-cluster URL of hub's PubSub service.
 func EmbeddedEndpoint(hub *chatv1.ChatHub) *url.URL {
 	return &url.URL{Scheme: "http", Host: fmt.Sprintf("%s.%s.svc:%d", EmbeddedName(hub), hub.Namespace, EmbeddedPort)}
@@ -111,20 +101,21 @@ func EventHandlerURL(hub *chatv1.ChatHub) string {
 	return strings.TrimSuffix(ChatURL(hub), "/") + EventHandlerPath
 }
 
-// DesiredEventHandler is the handler settings the operator registers for hub.
-func DesiredEventHandler(hub *chatv1.ChatHub) (urlTemplate, userEventPattern string, systemEvents []string) {
-	pattern := hub.Spec.EventHandler.UserEventPattern
-	if pattern == "" {
-		pattern = "*"
+// DesiredEventHandler is the handler settings the operator registers for hub:
+// the chat's default (chatserver.DefaultEventHandler, which the CRD's
+// defaults repeat) with what spec.eventHandler sets.
+func DesiredEventHandler(hub *chatv1.ChatHub) webpubsub.EventHandlerSettings {
+	h := chatserver.DefaultEventHandler(EventHandlerURL(hub))
+	if p := hub.Spec.EventHandler.UserEventPattern; p != "" {
+		h.UserEventPattern = p
 	}
-	events := make([]string, 0, len(hub.Spec.EventHandler.SystemEvents))
-	for _, e := range hub.Spec.EventHandler.SystemEvents {
-		events = append(events, string(e))
+	if events := hub.Spec.EventHandler.SystemEvents; events != nil {
+		h.SystemEvents = make([]string, 0, len(events))
+		for _, e := range events {
+			h.SystemEvents = append(h.SystemEvents, string(e))
+		}
 	}
-	if hub.Spec.EventHandler.SystemEvents == nil {
-		events = []string{string(chatv1.SystemEventConnected), string(chatv1.SystemEventDisconnected)}
-	}
-	return EventHandlerURL(hub), pattern, events
+	return h
 }
 
 // ConnectionHash is the value of ConnectionHashAnnotation for a Secret's data.
@@ -233,10 +224,7 @@ func chatServerArgs(hub *chatv1.ChatHub) []string {
 		"--connection-string-file", connectionMountPath + "/" + SecretKeyConnectionString,
 		"--token-ttl", ttl.String(),
 	}
-	if SourceOf(hub) == chatv1.SourceEmbedded {
-		args = append(args, "--proxy-client")
-	}
-	return args
+	return append(args, sourceFor(hub).ChatServerArgs()...)
 }
 
 // deploymentDefaults sets the fields the API server would otherwise default.
@@ -281,10 +269,10 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 	return d
 }
 
-// buildEmbeddedDeployment is the desired Deployment of the PubSub service. It
-// runs one replica (its state is in memory) and is recreated, never surged.
-func buildEmbeddedDeployment(hub *chatv1.ChatHub, image, connectionHash string) *appsv1.Deployment {
-	emb := hub.Spec.WebPubSub.Embedded
+// buildEmbeddedDeployment is the desired Deployment of hub's PubSub service,
+// configured by emb. It runs one replica (its state is in memory) and is
+// recreated, never surged.
+func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, image, connectionHash string) *appsv1.Deployment {
 	if emb.Image != "" {
 		image = emb.Image
 	}

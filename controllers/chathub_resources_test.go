@@ -206,3 +206,34 @@ func TestHandlerMerging(t *testing.T) {
 		})
 	}
 }
+
+func TestDesiredEventHandler(t *testing.T) {
+	tests := map[string]struct {
+		spec chatv1.EventHandlerSpec
+		want webpubsub.EventHandlerSettings
+	}{
+		"an empty spec gets the chat's default": {
+			want: webpubsub.EventHandlerSettings{URLTemplate: "http://my-chat.team-a.svc/eventhandler",
+				UserEventPattern: "*", SystemEvents: []string{"connected", "disconnected"}},
+		},
+		"what the spec sets wins": {
+			spec: chatv1.EventHandlerSpec{URL: "https://x.example.com/{event}", UserEventPattern: "message",
+				SystemEvents: []chatv1.SystemEvent{chatv1.SystemEventConnect}},
+			want: webpubsub.EventHandlerSettings{URLTemplate: "https://x.example.com/{event}",
+				UserEventPattern: "message", SystemEvents: []string{"connect"}},
+		},
+		"an explicitly empty list of system events stays empty": {
+			spec: chatv1.EventHandlerSpec{SystemEvents: []chatv1.SystemEvent{}},
+			want: webpubsub.EventHandlerSettings{URLTemplate: "http://my-chat.team-a.svc/eventhandler",
+				UserEventPattern: "*", SystemEvents: []string{}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := DesiredEventHandler(hubFor(func(h *chatv1.ChatHub) { h.Spec.EventHandler = tc.spec }))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -25,12 +25,22 @@ type observation struct {
 	secretProblem *problem
 	// endpoint is the service endpoint (no key); "" when unknown.
 	endpoint string
-	// server and embedded are the Deployments as last read; nil when absent.
-	server   *appsv1.Deployment
-	embedded *appsv1.Deployment
+	// server is the chat server Deployment as last read; nil when absent.
+	server *appsv1.Deployment
+	// sourceDeployments are the Deployments the source runs beside the
+	// chat server (the embedded PubSub service); empty while there is no
+	// connection Secret.
+	sourceDeployments []namedDeployment
 	// registration is the outcome of the registration step.
 	registration registration
 	url          string
+}
+
+// namedDeployment is a Deployment a source runs, with what messages call it
+// ("PubSub service"); d is nil when it does not exist.
+type namedDeployment struct {
+	what string
+	d    *appsv1.Deployment
 }
 
 // computeStatus returns the status for obs, starting from old so that
@@ -73,11 +83,22 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 	}
 
 	ok, reason, msg := serverAvailability(obs.server, "chat server")
-	if ok && obs.source == chatv1.SourceEmbedded {
-		ok, reason, msg = serverAvailability(obs.embedded, "PubSub service")
-		if ok {
-			msg = "The chat server and the PubSub service are available"
+	for _, sd := range obs.sourceDeployments {
+		if !ok {
+			break
 		}
+		ok, reason, msg = serverAvailability(sd.d, sd.what)
+	}
+	if ok && len(obs.sourceDeployments) > 0 {
+		msg = "The chat server"
+		for i, sd := range obs.sourceDeployments {
+			sep := ", the "
+			if i == len(obs.sourceDeployments)-1 {
+				sep = " and the "
+			}
+			msg += sep + sd.what
+		}
+		msg += " are available"
 	}
 	serverCond := set(chatv1.ConditionServerAvailable, ok, reason, msg)
 

@@ -49,7 +49,8 @@ func TestComputeStatus(t *testing.T) {
 	}{
 		"everything in place is Ready": {
 			obs: observation{source: chatv1.SourceEmbedded, secretName: "c-connection", endpoint: "http://e",
-				server: deployment("c", 2, 2), embedded: deployment("c-pubsub", 1, 1), registration: registered},
+				server: deployment("c", 2, 2), sourceDeployments: []namedDeployment{{"PubSub service", deployment("c-pubsub", 1, 1)}},
+				registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "True", "DeploymentAvailable"},
 				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "True", "Ready"}},
@@ -57,7 +58,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 		"a PubSub service without pods is not available": {
 			obs: observation{source: chatv1.SourceEmbedded, secretName: "c-connection", server: deployment("c", 1, 1),
-				embedded: deployment("c-pubsub", 1, 0), registration: registered},
+				sourceDeployments: []namedDeployment{{"PubSub service", deployment("c-pubsub", 1, 0)}}, registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "False", "DeploymentProgressing"},
 				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "NotReady"}},
@@ -65,7 +66,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 		"a missing source Secret makes everything wait": {
 			obs: observation{source: chatv1.SourceConnectionString,
-				secretProblem: &problem{chatv1.ReasonSourceSecretNotFound, "gone"},
+				secretProblem: &problem{reason: chatv1.ReasonSourceSecretNotFound, message: "gone"},
 				registration:  registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired, message: "by hand"}},
 			want: []short{
 				{"ConnectionSecretReady", "False", "SourceSecretNotFound"}, {"ServerAvailable", "False", "DeploymentProgressing"},

@@ -39,22 +39,6 @@ func (r *ChatHubReconciler) ensureChatServer(ctx context.Context, hub *chatv1.Ch
 	return d, nil
 }
 
-// ensureEmbeddedService applies the PubSub service's Deployment and Service
-// for an embedded source; it returns nil for other sources.
-func (r *ChatHubReconciler) ensureEmbeddedService(ctx context.Context, hub *chatv1.ChatHub, hash string) (*appsv1.Deployment, error) {
-	if hub.Spec.WebPubSub.Embedded == nil {
-		return nil, nil
-	}
-	d, err := r.applyDeployment(ctx, hub, buildEmbeddedDeployment(hub, r.image(hub), hash))
-	if err != nil {
-		return nil, fmt.Errorf("applying the PubSub service Deployment: %w", err)
-	}
-	if err := r.applyService(ctx, hub, buildService(hub, EmbeddedName(hub), componentPubSub, EmbeddedPort)); err != nil {
-		return nil, fmt.Errorf("applying the PubSub service Service: %w", err)
-	}
-	return d, nil
-}
-
 // applyDeployment creates or patches a Deployment to match want. Labels and
 // pod-template annotations others add (e.g. kubectl rollout restart) are kept.
 func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.ChatHub, want *appsv1.Deployment) (*appsv1.Deployment, error) {
