@@ -62,7 +62,7 @@ func (c *CommandConfig) LoadEnv(getenv func(string) string) {
 func (c *CommandConfig) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on")
 	fs.StringVar(&c.Endpoint, "endpoint", c.Endpoint, "endpoint advertised in the connection string (default http://<listen address>)")
-	fs.StringVar(&c.AccessKey, "access-key", c.AccessKey, "access key, at least 32 characters (default: $"+EnvAccessKey+", --access-key-file, or a generated one)")
+	fs.StringVar(&c.AccessKey, "access-key", c.AccessKey, "access key, at least 32 characters (default: --access-key-file, then $"+EnvAccessKey+", else a generated one)")
 	fs.StringVar(&c.AccessKeyFile, "access-key-file", c.AccessKeyFile, "file holding the access key (e.g. a mounted Secret)")
 	fs.StringVar(&c.SettingsFile, "settings-file", c.SettingsFile, `hub settings JSON: {"hubs":{"<hub>":{"eventHandlers":[...]}}}`)
 }
