@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
-	"strings"
 
 	"github.com/chathub/chathub/chatserver"
 )
@@ -19,24 +15,11 @@ import (
 func runChatServer(ctx context.Context, args []string) error {
 	cfg := chatserver.DefaultConfig()
 	cfg.LoadEnv(os.Getenv)
-	fs := flag.NewFlagSet("chatserver", flag.ContinueOnError)
-	cfg.BindFlags(fs)
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: chatserver: %v", errUsage, err)
+	logs := newLogConfig(true)
+	if err := configure("chatserver", args, logs, &cfg); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: chatserver takes no arguments, got %q", errUsage, fs.Arg(0))
-	}
-	logger, err := chatServerLogger(*logLevel, *logFormat)
-	if err != nil {
-		return fmt.Errorf("%w: chatserver: %v", errUsage, err)
-	}
-	opts := chatserver.Options{Logger: logger.With("component", "chatserver")}
+	opts := chatserver.Options{Logger: logs.logger(os.Stderr).With("component", "chatserver")}
 	if cfg.Embedded {
 		return chatserver.RunEmbedded(ctx, cfg, opts, os.Stdout)
 	}
@@ -49,20 +32,4 @@ func runChatServer(ctx context.Context, args []string) error {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
 	return srv.Run(ctx, ln)
-}
-
-// chatServerLogger builds the slog logger the chat server writes to stderr.
-func chatServerLogger(level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("unknown log level %q", level)
-	}
-	hopts := &slog.HandlerOptions{Level: lv}
-	switch strings.ToLower(format) {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, hopts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, hopts)), nil
-	}
-	return nil, fmt.Errorf("unknown log format %q", format)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,113 +9,46 @@ import (
 	"github.com/chathub/chathub/pubsub"
 )
 
-func TestPubSubAccessKey(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key")
-	if err := os.WriteFile(keyFile, []byte("  file-key-0123456789abcdefghijklmnopqrstuv\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+// The access key, endpoint and connection string rules are tested with
+// pubsub.CommandConfig in pubsub/flags_test.go and pubsub/command_test.go;
+// these tests pin what the shell adds: which mistakes are usage errors
+// (exit 2) and which are not (exit 1). Every case fails before listening.
+func TestPubSubRejectsBadFlags(t *testing.T) {
+	t.Setenv(pubsub.EnvAccessKey, "")
 	tests := map[string]struct {
-		cfg      pubSubConfig
-		env      string
-		want     string
-		wantShow bool
-		wantErr  string
+		args    []string
+		wantErr string
 	}{
-		"the flag wins and may be shown":            {cfg: pubSubConfig{accessKey: "flag-key-0123456789abcdefghijklmnopqrstuv", accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "flag-key-0123456789abcdefghijklmnopqrstuv", wantShow: true},
-		"the file comes next, trimmed, never shown": {cfg: pubSubConfig{accessKeyFile: keyFile}, env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "file-key-0123456789abcdefghijklmnopqrstuv"},
-		"the environment comes last, never shown":   {env: "env-key-0123456789abcdefghijklmnopqrstuvw", want: "env-key-0123456789abcdefghijklmnopqrstuvw"},
-		"a short key is refused":                    {cfg: pubSubConfig{accessKey: "short"}, wantErr: "at least 32"},
-		"a key with a semicolon is refused":         {cfg: pubSubConfig{accessKey: "0123456789abcdefghijklmnopqrstuvwxyz;"}, wantErr: "';'"},
-		"a missing file is an error":                {cfg: pubSubConfig{accessKeyFile: filepath.Join(dir, "nope")}, wantErr: "access-key-file"},
+		"an unknown flag":            {[]string{"--nope"}, "usage error: flag provided but not defined: -nope"},
+		"a bad log level":            {[]string{"--log-level", "loud"}, `usage error: --log-level "loud" is not debug, info, warn or error`},
+		"a stray argument":           {[]string{"extra"}, `usage error: unexpected arguments ["extra"]`},
+		"a short access key":         {[]string{"--access-key", "short"}, "usage error: access key is 5 characters long, it must be at least 32"},
+		"an endpoint with a path":    {[]string{"--endpoint", "http://svc/base"}, `usage error: --endpoint "http://svc/base" must not have a path`},
+		"an endpoint with user info": {[]string{"--endpoint", "http://u:pw@svc"}, "usage error: --endpoint must not have user info (user:password@)"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv(envAccessKey, tc.env)
-			got, show, err := tc.cfg.resolveAccessKey()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err %v, want %q", err, tc.wantErr)
-				}
-				if strings.Contains(err.Error(), tc.cfg.accessKey) && tc.cfg.accessKey != "" {
-					t.Fatal("the error shows the key")
-				}
-				return
-			}
-			if err != nil || got != tc.want || show != tc.wantShow {
-				t.Fatalf("got %q (show %v), %v; want %q (show %v)", got, show, err, tc.want, tc.wantShow)
+			err := runPubSub(t.Context(), tc.args)
+			if !errors.Is(err, errUsage) || err.Error() != tc.wantErr {
+				t.Fatalf("got %v, want the usage error %q", err, tc.wantErr)
 			}
 		})
 	}
-	t.Run("no key anywhere generates one", func(t *testing.T) {
-		t.Setenv(envAccessKey, "")
-		c := pubSubConfig{}
-		a, show, err := c.resolveAccessKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _, _ := c.resolveAccessKey()
-		if pubsub.ValidateAccessKey(a) != nil || a == b {
-			t.Fatalf("generated keys %q and %q must be valid and random", a, b)
-		}
-		if !show {
-			t.Fatal("a generated key must be printed: the user has no other way to learn it")
+}
+
+func TestPubSubKeySources(t *testing.T) {
+	t.Run("a bad key in the environment is a usage error", func(t *testing.T) {
+		t.Setenv(pubsub.EnvAccessKey, "short-key-from-a-secret")
+		err := runPubSub(t.Context(), nil)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "at least 32") || strings.Contains(err.Error(), "short-key") {
+			t.Fatalf("got %v, want a usage error that does not show the key", err)
 		}
 	})
-}
-
-func TestPubSubPrintedConnectionString(t *testing.T) {
-	const key = "secret-key-0123456789abcdefghijklmnopq"
-	full := "Endpoint=http://127.0.0.1:7070;AccessKey=" + key + ";Version=1.0;"
-	if got := printedConnectionString(full, true); got != full {
-		t.Fatalf("shown: got %q, want the full connection string", got)
-	}
-	got := printedConnectionString(full, false)
-	if strings.Contains(got, key) || !strings.Contains(got, "Endpoint=http://127.0.0.1:7070") || !strings.Contains(got, "AccessKey=***") {
-		t.Fatalf("hidden: got %q, want the endpoint with the key redacted", got)
-	}
-}
-
-func TestPubSubEndpoint(t *testing.T) {
-	tests := map[string]struct {
-		flag, bound, want, wantErr string
-	}{
-		"defaults to the bound address": {"", "127.0.0.1:7070", "http://127.0.0.1:7070", ""},
-		"an https endpoint is kept":     {"https://wps.example.com", "0.0.0.0:7070", "https://wps.example.com", ""},
-		"a trailing slash is dropped":   {"http://svc:7070/", "x", "http://svc:7070", ""},
-		"a path is refused":             {"http://svc/base", "x", "", "path"},
-		"another scheme is refused":     {"ftp://svc", "x", "", "http(s)"},
-		"a query is refused":            {"http://svc?x=1", "x", "", "query"},
-		"a fragment is refused":         {"http://svc#top", "x", "", "query"},
-		"user info is refused":          {"http://user:pw@svc/base", "x", "", "user info"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			u, err := advertisedEndpoint(tc.flag, tc.bound)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || u.String() != tc.want {
-				t.Fatalf("got %v, %v; want %s", u, err, tc.want)
-			}
-		})
-	}
-}
-
-func TestPubSubRejectsBadFlags(t *testing.T) {
-	tests := map[string][]string{
-		"an unknown flag":  {"--nope"},
-		"a bad log level":  {"--log-level", "loud"},
-		"a stray argument": {"extra"},
-	}
-	for name, args := range tests {
-		t.Run(name, func(t *testing.T) {
-			if err := runPubSub(t.Context(), args); !errors.Is(err, errUsage) {
-				t.Fatalf("got %v, want a usage error", err)
-			}
-		})
-	}
+	t.Run("an unreadable key file is not a usage error", func(t *testing.T) {
+		t.Setenv(pubsub.EnvAccessKey, "")
+		err := runPubSub(t.Context(), []string{"--access-key-file", filepath.Join(t.TempDir(), "nope")})
+		if err == nil || errors.Is(err, errUsage) || !strings.HasPrefix(err.Error(), "reading --access-key-file: ") {
+			t.Fatalf("got %v, want a plain error about the key file", err)
+		}
+	})
 }

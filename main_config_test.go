@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+)
+
+// fakePart is a flagConfig that records what configure did with it.
+type fakePart struct {
+	name     string
+	value    string
+	loadErr  error
+	calls    *[]string
+	validate func(string) error
+}
+
+func (p *fakePart) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&p.value, p.name, p.value, "a test flag")
+}
+
+func (p *fakePart) Validate() error {
+	*p.calls = append(*p.calls, "validate "+p.name)
+	if p.validate != nil {
+		return p.validate(p.value)
+	}
+	return nil
+}
+
+// loadingPart is a fakePart that also reads files.
+type loadingPart struct{ fakePart }
+
+func (p *loadingPart) LoadFiles() error {
+	*p.calls = append(*p.calls, "load "+p.name)
+	return p.loadErr
+}
+
+func TestConfigure(t *testing.T) {
+	t.Parallel()
+	errRefused := errors.New("b is refused")
+	tests := map[string]struct {
+		args      []string
+		loadErr   error
+		want      []string
+		wantErr   string
+		wantUsage bool
+		wantValue string
+	}{
+		"parts load files then validate, in order": {
+			args: []string{"--b", "x"}, want: []string{"validate a", "load b", "validate b"}, wantValue: "x",
+		},
+		"a flag keeps the part's value as its default": {
+			want: []string{"validate a", "load b", "validate b"}, wantValue: "default",
+		},
+		"an invalid part is a usage error": {
+			args: []string{"--b", "bad"}, want: []string{"validate a", "load b", "validate b"},
+			wantErr: "usage error: b is refused", wantUsage: true,
+		},
+		"a file that cannot be read is not a usage error and stops before Validate": {
+			loadErr: errors.New("reading the file: gone"), want: []string{"validate a", "load b"}, wantErr: "reading the file: gone",
+		},
+		"an unknown flag stops before anything": {
+			args: []string{"--c"}, wantErr: "usage error: flag provided but not defined: -c", wantUsage: true,
+		},
+		"a stray argument stops before anything": {
+			args: []string{"--b=x", "y", "z"}, wantErr: `usage error: unexpected arguments ["y" "z"]`, wantUsage: true,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var calls []string
+			a := &fakePart{name: "a", calls: &calls}
+			b := &loadingPart{fakePart{name: "b", value: "default", loadErr: tc.loadErr, calls: &calls, validate: func(v string) error {
+				if v == "bad" {
+					return errRefused
+				}
+				return nil
+			}}}
+			err := configure("test", tc.args, a, b)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Fatalf("err %v, want %q", err, tc.wantErr)
+			}
+			if errors.Is(err, errUsage) != tc.wantUsage {
+				t.Fatalf("err %v: usage error %v, want %v", err, !tc.wantUsage, tc.wantUsage)
+			}
+			if strings.Join(calls, ", ") != strings.Join(tc.want, ", ") {
+				t.Fatalf("calls %q, want %q", calls, tc.want)
+			}
+			if tc.wantValue != "" && b.value != tc.wantValue {
+				t.Fatalf("--b is %q, want %q", b.value, tc.wantValue)
+			}
+		})
+	}
+}
+
+func TestConfigureHelp(t *testing.T) {
+	t.Parallel()
+	var calls []string
+	err := configure("test", []string{"--help"}, &fakePart{name: "a", calls: &calls})
+	if !errors.Is(err, flag.ErrHelp) || len(calls) != 0 {
+		t.Fatalf("err %v, calls %q; want flag.ErrHelp and no validation", err, calls)
+	}
+}
+
+func TestLogConfig(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		withFormat bool
+		args       []string
+		wantErr    string
+		// wantLogged and wantSilent are checked against one Debug and one Info record.
+		wantLogged, wantSilent string
+	}{
+		"info and text by default": {
+			withFormat: true, wantLogged: `level=INFO msg=shown`, wantSilent: "hidden",
+		},
+		"debug shows debug": {
+			withFormat: true, args: []string{"--log-level", "debug"}, wantLogged: `level=DEBUG msg=hidden`,
+		},
+		"warn hides info": {
+			withFormat: true, args: []string{"--log-level=warn"}, wantSilent: "shown",
+		},
+		"level and format in any case": {
+			withFormat: true, args: []string{"--log-level=DEBUG", "--log-format=JSON"}, wantLogged: `"level":"DEBUG","msg":"hidden"`,
+		},
+		"json": {
+			withFormat: true, args: []string{"--log-format", "json"}, wantLogged: `"level":"INFO","msg":"shown"`, wantSilent: "hidden",
+		},
+		"without --log-format the log is text": {
+			args: []string{"--log-level=debug"}, wantLogged: `level=DEBUG msg=hidden`,
+		},
+		"an unknown level is refused": {
+			withFormat: true, args: []string{"--log-level", "loud"}, wantErr: `usage error: --log-level "loud" is not debug, info, warn or error`,
+		},
+		"an unknown format is refused": {
+			withFormat: true, args: []string{"--log-format", "xml"}, wantErr: `usage error: --log-format "xml" is not text or json`,
+		},
+		"a command without --log-format refuses it": {
+			args: []string{"--log-format", "json"}, wantErr: "usage error: flag provided but not defined: -log-format",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newLogConfig(tc.withFormat)
+			err := configure("test", tc.args, c)
+			if tc.wantErr != "" {
+				if !errors.Is(err, errUsage) || err.Error() != tc.wantErr {
+					t.Fatalf("err %v, want the usage error %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			log := c.logger(&buf)
+			log.Debug("hidden")
+			log.Info("shown")
+			if tc.wantLogged != "" && !strings.Contains(buf.String(), tc.wantLogged) {
+				t.Errorf("logged %q, want %q in it", buf.String(), tc.wantLogged)
+			}
+			if tc.wantSilent != "" && strings.Contains(buf.String(), tc.wantSilent) {
+				t.Errorf("logged %q, want no %q", buf.String(), tc.wantSilent)
+			}
+		})
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// envChatImage is the environment variable holding the default of
+// --default-chat-image: the operator's own image.
+const envChatImage = "CHATHUB_IMAGE"
+
+// leaderElectionID names the Lease the manager replicas elect a leader with.
+const leaderElectionID = "chathub-operator.chat.webpubsub.dev"
+
+// managerConfig is the configuration of the 'manager' subcommand: defaults
+// from defaultManagerConfig, then the environment (LoadEnv), then flags
+// (BindFlags), checked by Validate. managerOptions translates it into the
+// controller-runtime manager's options.
+type managerConfig struct {
+	MetricsAddr             string
+	SecureMetrics           bool
+	ProbeAddr               string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	// WatchNamespaces is the comma-separated list as given; see namespaces.
+	WatchNamespaces         string
+	MaxConcurrentReconciles int
+	DefaultChatImage        string
+	DevelopmentLogs         bool
+}
+
+// defaultManagerConfig returns the configuration used when nothing overrides it.
+func defaultManagerConfig() managerConfig {
+	return managerConfig{
+		MetricsAddr:             ":8443",
+		SecureMetrics:           true,
+		ProbeAddr:               ":8081",
+		MaxConcurrentReconciles: 4,
+	}
+}
+
+// LoadEnv applies the environment (read through getenv) to c.
+func (c *managerConfig) LoadEnv(getenv func(string) string) {
+	if v := getenv(envChatImage); v != "" {
+		c.DefaultChatImage = v
+	}
+}
+
+// BindFlags registers the manager's flags on fs, with c's current values as
+// defaults, so parsing fs overrides c.
+func (c *managerConfig) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.MetricsAddr, "metrics-bind-address", c.MetricsAddr, "Address of the metrics endpoint; \"0\" disables it.")
+	fs.BoolVar(&c.SecureMetrics, "metrics-secure", c.SecureMetrics, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
+	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", c.ProbeAddr, "Address of the /healthz and /readyz endpoints.")
+	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "Elect a leader so only one replica reconciles.")
+	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", c.LeaderElectionNamespace, "Namespace of the leader election Lease (default: the pod's namespace).")
+	fs.StringVar(&c.WatchNamespaces, "watch-namespaces", c.WatchNamespaces, "Comma-separated namespaces to watch; empty watches all.")
+	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", c.MaxConcurrentReconciles, "ChatHubs reconciled in parallel.")
+	fs.StringVar(&c.DefaultChatImage, "default-chat-image", c.DefaultChatImage, "Image of the chat server when a ChatHub names none (env "+envChatImage+").")
+	fs.BoolVar(&c.DevelopmentLogs, "zap-devel", c.DevelopmentLogs, "Human-readable development logs instead of JSON.")
+}
+
+// Validate reports the first mistake in c.
+func (c *managerConfig) Validate() error {
+	if c.DefaultChatImage == "" {
+		return errors.New("--default-chat-image (or " + envChatImage + ") is required: the image the chat server pods run")
+	}
+	if c.MaxConcurrentReconciles < 1 {
+		return errors.New("--max-concurrent-reconciles must be at least 1")
+	}
+	return nil
+}
+
+// namespaces returns the namespaces to watch, trimmed, without empty
+// entries; none means all.
+func (c *managerConfig) namespaces() []string {
+	var out []string
+	for _, ns := range strings.Split(c.WatchNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// managerOptions translates c into the controller-runtime manager's options.
+func (c *managerConfig) managerOptions(scheme *runtime.Scheme) ctrl.Options {
+	metricsOpts := metricsserver.Options{BindAddress: c.MetricsAddr, SecureServing: c.SecureMetrics}
+	if c.SecureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	var cacheOpts cache.Options
+	if ns := c.namespaces(); len(ns) > 0 {
+		cacheOpts.DefaultNamespaces = make(map[string]cache.Config, len(ns))
+		for _, n := range ns {
+			cacheOpts.DefaultNamespaces[n] = cache.Config{}
+		}
+	}
+	return ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  c.ProbeAddr,
+		LeaderElection:          c.LeaderElect,
+		LeaderElectionID:        leaderElectionID,
+		LeaderElectionNamespace: c.LeaderElectionNamespace,
+		Cache:                   cacheOpts,
+	}
+}
