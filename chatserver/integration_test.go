@@ -170,7 +170,7 @@ func (c *chatClient) send(text string) {
 	}
 }
 
-func TestChatThroughTheLocalService(t *testing.T) {
+func TestChatThroughThePubSubService(t *testing.T) {
 	t.Parallel()
 	for _, proxy := range []bool{false, true} {
 		name := "browsers connect to the service directly"

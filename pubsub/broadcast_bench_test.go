@@ -46,6 +46,11 @@ func BenchmarkBroadcast(b *testing.B) {
 			}
 		}()
 	}
+	// A dial returns with the 101 response, before the service registers the connection: a
+	// broadcast sent earlier would miss it and the wait below would last until keep-alive pings.
+	for e.srv.reg.Count() < clients {
+		time.Sleep(time.Millisecond)
+	}
 	msg := webpubsub.TextContent(payload)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,7 +1,3 @@
-// Package pubsub is the PubSub service, ChatHub's own Azure Web PubSub-compatible service: client WebSockets
-// (raw, json.webpubsub.azure.v1 and json.reliable.webpubsub.azure.v1), the REST data plane
-// (api-version 2024-12-01), upstream CloudEvents through pubsub/upstream and the ARM-shaped
-// hub settings API through pubsub/arm, with Prometheus metrics and graceful shutdown.
 package pubsub
 
 import (
@@ -51,6 +47,9 @@ type Config struct {
 	KeepAlive time.Duration
 	// WriteTimeout bounds writing one frame to a client; 0 => 10 s.
 	WriteTimeout time.Duration
+	// WriterPoolSize is the most goroutines writing to client sockets at once (the writer
+	// pool of pubsub/transport); 0 => max(4, 2×GOMAXPROCS).
+	WriterPoolSize int
 	// MaxQueueFrames and MaxQueueBytes bound each connection's send queue (0 => hub defaults).
 	MaxQueueFrames, MaxQueueBytes int
 	// MaxUnackedFrames and MaxUnackedBytes bound each reliable connection's unacknowledged

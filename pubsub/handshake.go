@@ -8,12 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/chathub/chathub/pubsub/hub"
 	"github.com/chathub/chathub/pubsub/protocol"
+	"github.com/chathub/chathub/pubsub/transport"
 	"github.com/chathub/chathub/pubsub/upstream"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -28,23 +26,13 @@ const (
 	reconnectionTokenSize = 32
 )
 
-// serveClient handles /client/hubs/{hub} and /client/?hub=: token checks, the upstream
-// connect event, the upgrade and registration.
+// serveClient handles /client/hubs/{hub} and /client/?hub=. A new connection goes through
+// four steps: authorize (the token), connectUpstream (the connect event), upgrade (the
+// WebSocket handshake) and register (in the hub, then its reader starts). A client with a
+// recovery id is reattached instead (recoverClient).
 func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
-	hubName := r.PathValue("hub")
-	if hubName == "" {
-		hubName = r.URL.Query().Get(queryHub)
-	}
-	if err := webpubsub.ValidateHubName(hubName); err != nil {
-		s.reject(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if !websocket.IsWebSocketUpgrade(r) {
-		s.reject(w, http.StatusBadRequest, "this endpoint only accepts WebSocket connections")
-		return
-	}
-	if s.closing.Load() {
-		s.reject(w, http.StatusServiceUnavailable, "the service is shutting down")
+	hubName, ok := s.checkRequest(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -52,65 +40,109 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 		s.recoverClient(w, r, hubName, id, q.Get(queryRecoveryToken))
 		return
 	}
-	token := q.Get(queryAccessToken)
+	hs, ok := s.authorize(w, r, hubName)
+	if !ok {
+		return
+	}
+	if !s.connectUpstream(w, r, hs) {
+		return
+	}
+	k, ok := s.upgrade(w, r, hs)
+	if !ok {
+		return
+	}
+	s.register(k, hs)
+}
+
+// clientHandshake is what the steps of serveClient learn about a new connection.
+type clientHandshake struct {
+	// Set by authorize.
+	token  string
+	claims *webpubsub.TokenClaims
+	info   upstream.ConnectionInfo // hub, connection id and the token's user
+
+	// Set by connectUpstream: the token's values merged with the connect handler's.
+	userID      string
+	roles       []string
+	groups      []string
+	subprotocol string
+	kind        protocol.Kind
+	state       string
+}
+
+// checkRequest answers a request that is not a WebSocket handshake to a valid hub name of a
+// running service; it returns the hub name.
+func (s *Server) checkRequest(w http.ResponseWriter, r *http.Request) (hubName string, ok bool) {
+	hubName = r.PathValue("hub")
+	if hubName == "" {
+		hubName = r.URL.Query().Get(queryHub)
+	}
+	if err := webpubsub.ValidateHubName(hubName); err != nil {
+		s.reject(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	if !transport.IsUpgrade(r) {
+		s.reject(w, http.StatusBadRequest, "this endpoint only accepts WebSocket connections")
+		return "", false
+	}
+	if s.closing.Load() {
+		s.reject(w, http.StatusServiceUnavailable, "the service is shutting down")
+		return "", false
+	}
+	return hubName, true
+}
+
+// authorize verifies the client's token (query or bearer header) for hubName and the group
+// names it claims, and picks the connection id.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, hubName string) (*clientHandshake, bool) {
+	token := r.URL.Query().Get(queryAccessToken)
 	if token == "" {
 		token = bearerToken(r)
 	}
 	claims, err := s.verifyToken(token, r, clientPath(hubName)...)
 	if err != nil {
 		s.reject(w, http.StatusUnauthorized, err.Error())
-		return
+		return nil, false
 	}
 	for _, g := range claims.Groups {
 		if err := webpubsub.ValidateGroupName(g); err != nil {
 			s.reject(w, http.StatusBadRequest, "token group claim: "+err.Error())
-			return
+			return nil, false
 		}
 	}
-	offered := websocket.Subprotocols(r)
-	connID := newID(connectionIDBytes)
-	info := upstream.ConnectionInfo{Hub: hubName, ConnectionID: connID, UserID: claims.Subject}
-	res, err := s.disp.Connect(r.Context(), info, upstream.ConnectEventBody{
-		Claims:       tokenClaimsMap(token),
+	return &clientHandshake{
+		token:  token,
+		claims: claims,
+		info:   upstream.ConnectionInfo{Hub: hubName, ConnectionID: newID(connectionIDBytes), UserID: claims.Subject},
+	}, true
+}
+
+// connectUpstream sends the connect event and merges the handler's answer (user, roles,
+// groups, subprotocol, state) into hs. A refusal or failure is answered with its HTTP status.
+func (s *Server) connectUpstream(w http.ResponseWriter, r *http.Request, hs *clientHandshake) bool {
+	offered := transport.Subprotocols(r)
+	res, err := s.disp.Connect(r.Context(), hs.info, upstream.ConnectEventBody{
+		Claims:       tokenClaimsMap(hs.token),
 		Query:        connectQuery(r),
 		Headers:      connectHeaders(r),
 		Subprotocols: offered,
 	})
 	if err != nil {
-		var rej *upstream.RejectError
-		switch {
-		case errors.As(err, &rej):
-			status, msg := rej.StatusCode, "the event handler rejected the connection"
-			if status < 400 || status > 599 {
-				status = http.StatusInternalServerError
-			}
-			// A deliberate refusal (400, 401, 403: the SDKs' user error and unauthorized) carries
-			// the app's reason for the client; other failures may describe the app's internals
-			// and stay generic.
-			deliberate := status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden
-			if deliberate && rej.Message != "" {
-				msg += ": " + rej.Message
-			}
-			s.reject(w, status, msg)
-		case errors.Is(err, context.Canceled):
-			s.reject(w, http.StatusBadRequest, "the client went away during connect")
-		default:
-			s.log.Warn("Connect event failed", "hub", hubName, "conn", connID, "error", err)
-			s.reject(w, http.StatusInternalServerError, "the connect event failed")
-		}
-		return
+		s.rejectConnect(w, hs.info, err)
+		return false
 	}
-	userID, roles, groups := claims.Subject, claims.Roles, claims.Groups
+	hs.userID, hs.roles, hs.groups = hs.claims.Subject, hs.claims.Roles, hs.claims.Groups
 	if res.UserID != "" {
-		userID = res.UserID
+		hs.userID = res.UserID
 	}
-	roles = append(slices.Clone(roles), res.Roles...)
-	groups = append(slices.Clone(groups), res.Groups...)
+	hs.roles = append(slices.Clone(hs.roles), res.Roles...)
+	hs.groups = append(slices.Clone(hs.groups), res.Groups...)
 	// The handler has accepted the connection: from here on a failed handshake still owes
 	// it the disconnected event (protocol doc §3.4).
 	acceptedButFailed := func(status int, msg string) {
 		s.reject(w, status, msg)
-		info.UserID = userID
+		info := hs.info
+		info.UserID = hs.userID
 		if res.State != nil {
 			info.State = *res.State
 		}
@@ -119,54 +151,88 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	for _, g := range res.Groups {
 		if err := webpubsub.ValidateGroupName(g); err != nil {
 			acceptedButFailed(http.StatusInternalServerError, "the connect handler returned an invalid group: "+err.Error())
-			return
+			return false
 		}
 	}
 	subprotocol, err := chooseSubprotocol(offered, res.Subprotocol)
 	if err != nil {
 		acceptedButFailed(http.StatusInternalServerError, err.Error())
-		return
+		return false
 	}
-	kind := protocol.KindOf(subprotocol)
-	var state string
+	hs.subprotocol, hs.kind = subprotocol, protocol.KindOf(subprotocol)
 	if res.State != nil {
-		state = *res.State
+		hs.state = *res.State
 	}
+	return true
+}
 
-	ws, err := s.upgrader.Upgrade(w, r, subprotocolHeader(subprotocol))
-	if err != nil { // the upgrader has answered the client; connect succeeded, so close the loop
-		info.UserID, info.Subprotocol, info.State = userID, subprotocol, state
-		s.disp.Disconnected(info, "HandshakeFailed")
-		return
+// rejectConnect answers a handshake whose connect event failed or was refused.
+func (s *Server) rejectConnect(w http.ResponseWriter, info upstream.ConnectionInfo, err error) {
+	var rej *upstream.RejectError
+	switch {
+	case errors.As(err, &rej):
+		status, msg := rej.StatusCode, "the event handler rejected the connection"
+		if status < 400 || status > 599 {
+			status = http.StatusInternalServerError
+		}
+		// A deliberate refusal (400, 401, 403: the SDKs' user error and unauthorized) carries
+		// the app's reason for the client; other failures may describe the app's internals
+		// and stay generic.
+		deliberate := status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden
+		if deliberate && rej.Message != "" {
+			msg += ": " + rej.Message
+		}
+		s.reject(w, status, msg)
+	case errors.Is(err, context.Canceled):
+		s.reject(w, http.StatusBadRequest, "the client went away during connect")
+	default:
+		s.log.Warn("Connect event failed", "hub", info.Hub, "conn", info.ConnectionID, "error", err)
+		s.reject(w, http.StatusInternalServerError, "the connect event failed")
 	}
-	k := newSocket(s, ws, kind)
+}
+
+// upgrade completes the WebSocket handshake with the chosen subprotocol. When it fails (the
+// upgrader has answered the client), the accepted connection gets its disconnected event.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, hs *clientHandshake) (*transport.Socket, bool) {
+	k, err := s.transport.Upgrade(w, r, hs.subprotocol, hs.kind)
+	if err != nil {
+		info := hs.info
+		info.UserID, info.Subprotocol, info.State = hs.userID, hs.subprotocol, hs.state
+		s.disp.Disconnected(info, "HandshakeFailed")
+		return nil, false
+	}
+	return k, true
+}
+
+// register adds the connection to its hub with the connected message, joins its groups,
+// sends the connected event and starts the socket's reader.
+func (s *Server) register(k *transport.Socket, hs *clientHandshake) {
 	var reconnToken string
-	if kind == protocol.KindJSONReliable {
+	if hs.kind == protocol.KindJSONReliable {
 		reconnToken = newID(reconnectionTokenSize)
 	}
 	var initial []byte
-	if kind != protocol.KindRaw {
-		initial = protocol.Connected(userID, connID, reconnToken)
+	if hs.kind != protocol.KindRaw {
+		initial = protocol.Connected(hs.userID, hs.info.ConnectionID, reconnToken)
 	}
-	c, err := s.reg.Hub(hubName).Register(hub.ConnOptions{
-		ID: connID, UserID: userID, Subprotocol: subprotocol, Kind: kind, Roles: roles, State: state,
-		ReconnectionToken: reconnToken, Transport: k, Initial: initial,
+	c, err := s.reg.Hub(hs.info.Hub).Register(hub.ConnOptions{
+		ID: hs.info.ConnectionID, UserID: hs.userID, Subprotocol: hs.subprotocol, Kind: hs.kind, Roles: hs.roles,
+		State: hs.state, ReconnectionToken: reconnToken, Transport: k, Initial: initial,
 	})
 	if err != nil { // a random 128-bit id collided: refuse rather than mix connections
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.CloseInternal, "retry"), deadlineSoon())
-		_ = ws.Close()
+		k.Refuse(protocol.CloseInternal, "retry")
 		return
 	}
-	k.conn.Store(c)
-	for _, g := range groups {
+	k.Attach(c)
+	for _, g := range hs.groups {
 		_ = c.Join(g)
 	}
+	// Counted before the connected message goes out, so a client that has it sees the count.
+	s.metrics.connects.WithLabelValues(kindLabel(hs.kind)).Inc()
 	k.Notify()
-	s.metrics.connects.WithLabelValues(kindLabel(kind)).Inc()
-	s.log.Debug("Connection opened", "hub", hubName, "conn", connID, "user", userID, "protocol", kindLabel(kind))
+	s.log.Debug("Connection opened", "hub", hs.info.Hub, "conn", hs.info.ConnectionID, "user", hs.userID, "protocol", kindLabel(hs.kind))
 	s.disp.Connected(connInfo(c))
-	s.sockets.Add(1)
-	go k.readLoop(c)
+	k.Start()
 }
 
 // recoverClient reattaches a reliable client to its connection, or completes the handshake
@@ -177,30 +243,28 @@ func (s *Server) recoverClient(w http.ResponseWriter, r *http.Request, hubName, 
 	if c != nil {
 		subprotocol = c.Subprotocol()
 	}
-	if !slices.Contains(websocket.Subprotocols(r), subprotocol) {
+	if !slices.Contains(transport.Subprotocols(r), subprotocol) {
 		subprotocol = ""
 	}
-	ws, err := s.upgrader.Upgrade(w, r, subprotocolHeader(subprotocol))
+	kind := protocol.KindJSONReliable
+	if c != nil {
+		kind = c.Kind()
+	}
+	k, err := s.transport.Upgrade(w, r, subprotocol, kind)
 	if err != nil {
 		return
 	}
-	fail := func(reason string) {
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.ClosePolicy, reason), deadlineSoon())
-		_ = ws.Close()
-	}
 	if c == nil || subprotocol == "" {
-		fail("the connection cannot be recovered")
+		k.Refuse(protocol.ClosePolicy, "the connection cannot be recovered")
 		return
 	}
-	k := newSocket(s, ws, c.Kind())
-	k.conn.Store(c)
+	k.Attach(c)
 	if err := c.Resume(k, token, protocol.Connected(c.UserID(), c.ID(), token)); err != nil {
-		fail("the connection cannot be recovered")
+		k.Refuse(protocol.ClosePolicy, "the connection cannot be recovered")
 		return
 	}
 	s.log.Debug("Connection recovered", "hub", hubName, "conn", connID)
-	s.sockets.Add(1)
-	go k.readLoop(c)
+	k.Start()
 }
 
 // reject answers a handshake with an HTTP error.
@@ -224,13 +288,6 @@ func chooseSubprotocol(offered []string, chosen string) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-func subprotocolHeader(p string) http.Header {
-	if p == "" {
-		return nil
-	}
-	return http.Header{"Sec-Websocket-Protocol": {p}}
 }
 
 // connectQuery is the query of the connect event without the token and recovery values.
@@ -262,6 +319,3 @@ func kindLabel(k protocol.Kind) string {
 	}
 	return k.String()
 }
-
-// deadlineSoon bounds a control frame written during a refused handshake.
-func deadlineSoon() time.Time { return time.Now().Add(time.Second) }

@@ -51,7 +51,7 @@ func TestReliableSequenceIDsAndRecovery(t *testing.T) {
 	_ = c.ws.NetConn().Close()
 	eventually(t, "the socket to be detached", func() bool {
 		conn := e.srv.reg.Hub(testHub).Conn(connID)
-		return conn != nil && !conn.Pending(nil) && e.srv.sockets.Load() == 0
+		return conn != nil && !conn.Pending(nil) && e.srv.transport.Sockets() == 0
 	})
 	if err := e.rest.SendToUser(ctx(t), "alice", webpubsub.TextContent("three"), nil); err != nil {
 		t.Fatal(err)

@@ -11,12 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chathub/chathub/pubsub/arm"
 	"github.com/chathub/chathub/pubsub/hub"
 	"github.com/chathub/chathub/pubsub/protocol"
+	"github.com/chathub/chathub/pubsub/transport"
 	"github.com/chathub/chathub/pubsub/upstream"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -24,16 +24,15 @@ import (
 // Server is the PubSub service. Serve its Handler with an http.Server and call
 // Shutdown before exiting.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	reg      *hub.Registry
-	disp     *upstream.Dispatcher
-	metrics  *metrics
-	upgrader websocket.Upgrader
-	handler  http.Handler
+	cfg       Config
+	log       *slog.Logger
+	reg       *hub.Registry
+	disp      *upstream.Dispatcher
+	metrics   *metrics
+	transport *transport.Transport
+	handler   http.Handler
 
 	closing  atomic.Bool
-	sockets  atomic.Int64 // live reader goroutines
 	stopPing chan struct{}
 	stopOnce sync.Once
 }
@@ -65,13 +64,12 @@ func New(cfg Config) (*Server, error) {
 		RetryDelays: cfg.UpstreamRetryDelays,
 		Registerer:  s.metrics.reg,
 	})
-	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   512,
-		WriteBufferSize:  4096,
-		WriteBufferPool:  &sync.Pool{},
-		CheckOrigin:      func(*http.Request) bool { return true }, // clients authenticate with tokens
-	}
+	s.transport = transport.New(transport.Config{
+		Handler:      socketHandler{s},
+		KeepAlive:    cfg.KeepAlive,
+		WriteTimeout: cfg.WriteTimeout,
+		Writers:      cfg.WriterPoolSize,
+	})
 	s.handler = s.routes(arm.NewHandler(arm.Config{
 		Store: cfg.Settings, AccessKeys: keys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
 	}))
@@ -105,7 +103,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.Close(protocol.CloseGoingAway, protocol.ReasonServiceReload)
 	}
 	var err error
-	for s.sockets.Load() > 0 && err == nil {
+	for s.transport.Sockets() > 0 && err == nil {
 		select {
 		case <-time.After(10 * time.Millisecond):
 		case <-ctx.Done():
@@ -158,7 +156,7 @@ func reasonLabel(reason string) string {
 	case protocol.ReasonNormal, protocol.ReasonClosedByServer, protocol.ReasonServiceReload,
 		protocol.ReasonPingTimeout, protocol.ReasonSlowClient, protocol.ReasonRecoveryExpired,
 		protocol.ReasonBufferFull, protocol.ReasonTooBig, protocol.ReasonBadMessage,
-		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, reasonClosedByClient, reasonConnectionLost:
+		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, transport.ReasonClosedByClient, transport.ReasonConnectionLost:
 		return reason
 	}
 	return protocol.ReasonClosedByServer

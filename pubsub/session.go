@@ -14,6 +14,16 @@ import (
 	"github.com/chathub/chathub/webpubsub"
 )
 
+// socketHandler is the service's side of pubsub/transport: client frames go to handleFrame
+// and written frames to the messages-sent metric.
+type socketHandler struct{ s *Server }
+
+// Frame implements transport.Handler.
+func (h socketHandler) Frame(c *hub.Conn, binary bool, data []byte) { h.s.handleFrame(c, binary, data) }
+
+// FramesSent implements transport.Handler.
+func (h socketHandler) FramesSent(n int) { h.s.metrics.messagesOut.Add(float64(n)) }
+
 // handleFrame acts on one client frame. It runs on the connection's reader goroutine, so the
 // frames of one connection are handled, and reach the event handler, in order.
 func (s *Server) handleFrame(c *hub.Conn, binary bool, data []byte) {

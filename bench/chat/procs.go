@@ -193,7 +193,7 @@ func waitHTTP(ctx context.Context, u string) error {
 	return last
 }
 
-// writeSettings writes a hub settings file for `chathub webpubsub --settings-file` that
+// writeSettings writes a hub settings file for `chathub pubsub --settings-file` that
 // registers the chat's event handler (chatserver.EventHandlerSettings) for each hub.
 func writeSettings(handlers map[string]string) (string, error) {
 	hubs := map[string]webpubsub.HubProperties{}

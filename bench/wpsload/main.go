@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command wpsload is the load harness of the PubSub service. It starts
 // `chathub pubsub` as a child process, connects its clients from this process (all on
 // 127.0.0.1, bounded in count and time) and prints a Markdown table: memory per idle
@@ -6,7 +8,7 @@
 // per-connection check that every member received every message; each run repeated and
 // summarised by its median), and user-event round trips through an upstream event handler.
 // The fan-out clients are raw sockets read by epoll loops (rawclient.go) so that the
-// harness costs the machine as little as possible.
+// harness costs the machine as little as possible, which makes it a Linux-only command.
 //
 //	go build -o bin/chathub . && go run ./bench/wpsload --chathub bin/chathub
 package main

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/chathub/chathub/pubsub/auth"
 )
@@ -15,16 +14,15 @@ import (
 // request URL without its query (scheme-insensitive; the host must be the request's or the
 // advertised endpoint's). Error messages never contain the token.
 func (h *handler) authenticate(r *http.Request) error {
-	authz := r.Header.Get("Authorization")
-	if authz == "" {
+	if r.Header.Get("Authorization") == "" {
 		return errors.New("the request has no Authorization header; send 'Authorization: Bearer <token signed with an access key>'")
 	}
-	scheme, token, ok := strings.Cut(authz, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	token := auth.BearerToken(r)
+	if token == "" {
 		return errors.New("the Authorization header is not a bearer token")
 	}
 	v := auth.Verifier{AccessKeys: h.cfg.AccessKeys, Endpoint: h.cfg.Endpoint, Now: h.cfg.Now}
-	_, err := v.Verify(strings.TrimSpace(token), r, auth.RequestPaths(r)...)
+	_, err := v.Verify(token, r, auth.RequestPaths(r)...)
 	switch {
 	case errors.Is(err, auth.ErrAudience):
 		return fmt.Errorf("the token audience does not match the request URL %s", requestURL(r))

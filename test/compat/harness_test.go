@@ -120,13 +120,13 @@ func startService(t *testing.T) *service {
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting chathub webpubsub: %v", err)
+		t.Fatalf("starting chathub pubsub: %v", err)
 	}
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("chathub webpubsub log:\n%s", redact(stderr.String()))
+			t.Logf("chathub pubsub log:\n%s", redact(stderr.String()))
 		}
 	})
 	lines := make(chan string, 16)
@@ -141,15 +141,15 @@ func startService(t *testing.T) *service {
 	select {
 	case l, ok := <-lines:
 		if !ok {
-			t.Fatalf("chathub webpubsub exited before printing its connection string:\n%s", redact(stderr.String()))
+			t.Fatalf("chathub pubsub exited before printing its connection string:\n%s", redact(stderr.String()))
 		}
 		cs = strings.TrimSpace(l)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("chathub webpubsub printed no connection string within 30 s:\n%s", redact(stderr.String()))
+		t.Fatalf("chathub pubsub printed no connection string within 30 s:\n%s", redact(stderr.String()))
 	}
 	parsed, err := webpubsub.ParseConnectionString(cs)
 	if err != nil {
-		t.Fatalf("the first line of chathub webpubsub is not a connection string: %v", err)
+		t.Fatalf("the first line of chathub pubsub is not a connection string: %v", err)
 	}
 	if parsed.AccessKey != accessKey {
 		t.Fatal("the printed connection string does not carry the --access-key")

@@ -1,0 +1,90 @@
+package transport
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chathub/chathub/pubsub/hub"
+	"github.com/chathub/chathub/pubsub/protocol"
+)
+
+// Disconnect reasons of sockets that ended on the client's side.
+const (
+	ReasonClosedByClient = "ClosedByClient"
+	ReasonConnectionLost = "ConnectionLost"
+)
+
+// readLoop reads client frames until the socket ends, then tells the connection why.
+func (k *Socket) readLoop(c *hub.Conn) {
+	defer k.t.sockets.Add(-1)
+	ws := k.ws
+	idle := 3 * k.t.cfg.KeepAlive
+	ws.SetReadLimit(protocol.MaxFrameBytes)
+	_ = ws.SetReadDeadline(time.Now().Add(idle))
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(idle)) })
+	// gorilla's own ping and close replies, behind wmu so that they never land inside a batch.
+	ws.SetPingHandler(func(data string) error {
+		k.controlReply(websocket.PongMessage, []byte(data))
+		return nil
+	})
+	ws.SetCloseHandler(func(code int, _ string) error {
+		k.controlReply(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
+		return nil
+	})
+	handler := k.t.cfg.Handler
+	var err error
+	for {
+		var mt int
+		var r io.Reader
+		mt, r, err = ws.NextReader()
+		if err != nil {
+			break
+		}
+		var data []byte
+		if data, err = io.ReadAll(r); err != nil {
+			break
+		}
+		handler.Frame(c, mt == websocket.BinaryMessage, data)
+		_ = ws.SetReadDeadline(time.Now().Add(idle))
+	}
+	_ = ws.NetConn().Close()
+	recoverable, reason := classifyReadError(err)
+	if errors.Is(err, websocket.ErrReadLimit) {
+		c.Close(protocol.CloseTooBig, reason) // gorilla has already sent the 1009 close frame
+		return
+	}
+	c.SocketGone(k, recoverable, reason)
+}
+
+// controlReply writes a control frame the reader owes the client, best effort, as gorilla's
+// default handlers do (a protocol error's close frame, which gorilla writes itself, ends the
+// connection anyway).
+func (k *Socket) controlReply(mt int, data []byte) {
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	_ = k.ws.WriteControl(mt, data, time.Now().Add(time.Second))
+}
+
+// classifyReadError says whether a reliable client may come back after this read error and
+// names the disconnect reason.
+func classifyReadError(err error) (recoverable bool, reason string) {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		switch ce.Code {
+		case protocol.CloseNormal, protocol.CloseGoingAway, protocol.CloseNoStatus:
+			return false, protocol.ReasonNormal
+		}
+		return true, ReasonClosedByClient
+	case errors.Is(err, websocket.ErrReadLimit):
+		return false, protocol.ReasonTooBig
+	case errors.As(err, &ne) && ne.Timeout():
+		return true, protocol.ReasonPingTimeout
+	}
+	return true, ReasonConnectionLost
+}

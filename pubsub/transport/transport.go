@@ -1,0 +1,112 @@
+// Package transport is the WebSocket side of the PubSub service's client connections: the
+// HTTP upgrade, one reader goroutine per socket with its control frames (ping, pong and close
+// replies), and a writer pool that writes each socket's queued frames in batches, with one
+// vectored write per batch.
+//
+// It knows connections only through pubsub/hub (the send queue it drains, the connection it
+// tells when its socket ends) and frames through pubsub/protocol. It knows nothing of tokens,
+// permissions, event handlers or the REST API: what a client frame means is decided by the
+// Handler the service passes to New.
+package transport
+
+import (
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chathub/chathub/pubsub/hub"
+	"github.com/chathub/chathub/pubsub/protocol"
+)
+
+// Handler is what a Transport calls back into: the service's handling of client frames and
+// its count of frames sent.
+type Handler interface {
+	// Frame acts on one data frame of c's client. It runs on the socket's reader goroutine,
+	// so the frames of one socket are handled in order, one at a time.
+	Frame(c *hub.Conn, binary bool, data []byte)
+	// FramesSent reports n frames written to a client socket.
+	FramesSent(n int)
+}
+
+// Config configures a Transport.
+type Config struct {
+	// Handler receives client frames and write counts; required.
+	Handler Handler
+	// KeepAlive is the interval of server pings; a socket silent for three intervals ends
+	// with PingTimeout. Required.
+	KeepAlive time.Duration
+	// WriteTimeout bounds writing a batch that did not fit the socket buffer, and how long a
+	// closing socket waits for its queued frames. Required.
+	WriteTimeout time.Duration
+	// Writers is the most goroutines writing to sockets at once; 0 or less => max(4, 2×GOMAXPROCS).
+	Writers int
+}
+
+// Transport upgrades client requests to sockets and writes their frames with its writer pool.
+// A service has one; its methods are safe for concurrent use.
+type Transport struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+	pool     *writePool
+	sockets  atomic.Int64 // live reader goroutines
+}
+
+// New returns a Transport with its own writer pool (whose workers start on demand).
+func New(cfg Config) *Transport {
+	if cfg.Writers <= 0 {
+		cfg.Writers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	return &Transport{
+		cfg: cfg,
+		upgrader: websocket.Upgrader{
+			HandshakeTimeout: 10 * time.Second,
+			ReadBufferSize:   512,
+			WriteBufferSize:  4096,
+			WriteBufferPool:  &sync.Pool{},
+			CheckOrigin:      func(*http.Request) bool { return true }, // clients authenticate with tokens
+		},
+		pool: &writePool{max: cfg.Writers},
+	}
+}
+
+// IsUpgrade reports whether r asks for a WebSocket.
+func IsUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
+
+// Subprotocols returns the subprotocols r offers, in the client's order of preference.
+func Subprotocols(r *http.Request) []string { return websocket.Subprotocols(r) }
+
+// Upgrade completes the WebSocket handshake of r with subprotocol ("" for none) and returns the
+// socket, whose frames are of the given kind. On error the client has had its HTTP answer.
+// The socket does nothing until Attach and Start.
+func (t *Transport) Upgrade(w http.ResponseWriter, r *http.Request, subprotocol string, kind protocol.Kind) (*Socket, error) {
+	var h http.Header
+	if subprotocol != "" {
+		h = http.Header{"Sec-Websocket-Protocol": {subprotocol}}
+	}
+	ws, err := t.upgrader.Upgrade(w, r, h)
+	if err != nil {
+		return nil, err
+	}
+	return newSocket(t, ws, kind), nil
+}
+
+// Sockets returns the number of sockets whose reader is still running.
+func (t *Transport) Sockets() int64 { return t.sockets.Load() }
+
+// Stats are counters of a Transport's writer pool.
+type Stats struct {
+	// Writers is the most goroutines the pool writes with at once.
+	Writers int
+	// HandedOff counts the batches that did not fit a socket buffer and were finished by a
+	// goroutine of their own.
+	HandedOff int64
+}
+
+// Stats returns the counters of the writer pool.
+func (t *Transport) Stats() Stats {
+	return Stats{Writers: t.pool.max, HandedOff: t.pool.handoffs.Load()}
+}
