@@ -5,10 +5,12 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -36,11 +38,19 @@ func (r *ChatHubReconciler) ensureChatServer(ctx context.Context, hub *chatv1.Ch
 	if err := r.applyService(ctx, hub, buildService(hub, ChatServerName(hub), componentChatServer, ChatServicePort)); err != nil {
 		return nil, fmt.Errorf("applying the chat server Service: %w", err)
 	}
+	if err := r.ensurePodDisruptionBudget(ctx, hub); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
-// applyDeployment creates or patches a Deployment to match want. Labels and
-// pod-template annotations others add (e.g. kubectl rollout restart) are kept.
+// applyDeployment creates or patches a Deployment to match want. The
+// operator owns the spec (replicas, strategy, paused, minReadySeconds, the
+// pod template, …) and puts it back when someone else edits it. Labels and
+// annotations others add to the Deployment, and pod-template annotations
+// others add (e.g. kubectl rollout restart), are kept; a pod annotation that
+// came from podAnnotations (PodAnnotationsAnnotation) and left the spec is
+// removed.
 func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.ChatHub, want *appsv1.Deployment) (*appsv1.Deployment, error) {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, d, func() error {
@@ -50,14 +60,63 @@ func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.Cha
 		}
 		d.Spec.Replicas = want.Spec.Replicas
 		d.Spec.Strategy = want.Spec.Strategy
+		d.Spec.Paused = want.Spec.Paused
+		d.Spec.MinReadySeconds = want.Spec.MinReadySeconds
 		d.Spec.RevisionHistoryLimit = want.Spec.RevisionHistoryLimit
 		d.Spec.ProgressDeadlineSeconds = want.Spec.ProgressDeadlineSeconds
-		annotations := mergeLabels(d.Spec.Template.Annotations, want.Spec.Template.Annotations)
+
+		annotations := d.Spec.Template.Annotations
+		for _, k := range strings.Split(d.Annotations[PodAnnotationsAnnotation], ",") {
+			delete(annotations, k) // set again below while still in the spec
+		}
+		annotations = mergeLabels(annotations, want.Spec.Template.Annotations)
+		if v, ok := want.Annotations[PodAnnotationsAnnotation]; ok {
+			d.Annotations = mergeLabels(d.Annotations, map[string]string{PodAnnotationsAnnotation: v})
+		} else {
+			delete(d.Annotations, PodAnnotationsAnnotation)
+		}
 		d.Spec.Template = *want.Spec.Template.DeepCopy()
 		d.Spec.Template.Annotations = annotations
 		return ctrl.SetControllerReference(hub, d, r.Scheme)
 	})
 	return d, err
+}
+
+// ensurePodDisruptionBudget applies the chat server's PodDisruptionBudget
+// when it runs more than one replica, and deletes the one it made when it
+// runs fewer.
+func (r *ChatHubReconciler) ensurePodDisruptionBudget(ctx context.Context, hub *chatv1.ChatHub) error {
+	want := buildPodDisruptionBudget(hub)
+	if want == nil {
+		var have policyv1.PodDisruptionBudget
+		err := r.Get(ctx, types.NamespacedName{Namespace: hub.Namespace, Name: ChatServerName(hub)}, &have)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("getting the PodDisruptionBudget: %w", err)
+		}
+		if !metav1.IsControlledBy(&have, hub) {
+			return nil
+		}
+		if err := r.Delete(ctx, &have); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting the PodDisruptionBudget: %w", err)
+		}
+		return nil
+	}
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, pdb, func() error {
+		pdb.Labels = mergeLabels(pdb.Labels, want.Labels)
+		pdb.Spec.MinAvailable = nil
+		pdb.Spec.MaxUnavailable = want.Spec.MaxUnavailable
+		pdb.Spec.Selector = want.Spec.Selector
+		pdb.Spec.UnhealthyPodEvictionPolicy = want.Spec.UnhealthyPodEvictionPolicy
+		return ctrl.SetControllerReference(hub, pdb, r.Scheme)
+	})
+	if err != nil {
+		return fmt.Errorf("applying the PodDisruptionBudget: %w", err)
+	}
+	return nil
 }
 
 // applyService creates or patches a Service; the fields the API server

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +16,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -45,12 +49,28 @@ const (
 	// EventHandlerPath is where the chat server serves its event handler.
 	EventHandlerPath = "/eventhandler"
 
+	// PodAnnotationsAnnotation on a Deployment lists (comma-separated,
+	// sorted) the pod-template annotations that came from podAnnotations,
+	// so one removed from the spec is removed from the pods while
+	// annotations others add (kubectl rollout restart) stay.
+	PodAnnotationsAnnotation = "chat.webpubsub.dev/pod-annotations"
+
 	connectionMountPath = "/etc/chathub/connection"
 	componentChatServer = "chatserver"
 	componentPubSub     = "pubsub"
 	managerName         = "chathub-operator"
 	nonRootUID          = 65532
 )
+
+// defaultRequests are the resource requests of the chat server and the
+// PubSub service containers for each resource that spec.server.resources
+// (or spec.webPubSub.embedded.resources) gives neither a request nor a
+// limit: enough for an idle server, so the pods are Burstable rather than
+// BestEffort and the scheduler accounts for them. No limits are set.
+var defaultRequests = corev1.ResourceList{
+	corev1.ResourceCPU:    resource.MustParse("10m"),
+	corev1.ResourceMemory: resource.MustParse("32Mi"),
+}
 
 // ConnectionSecretName is the name of the Secret the operator writes for hub.
 func ConnectionSecretName(hub *chatv1.ChatHub) string { return hub.Name + "-connection" }
@@ -202,6 +222,54 @@ func podSpec(hub *chatv1.ChatHub, c corev1.Container, volumeItems []corev1.KeyTo
 	}
 }
 
+// withDefaultRequests is res with defaultRequests for every resource res
+// has neither a request nor a limit for. A limit alone is left alone: the
+// API server defaults the request to it, and a default request above it
+// would be refused.
+func withDefaultRequests(res corev1.ResourceRequirements) corev1.ResourceRequirements {
+	out := *res.DeepCopy()
+	for name, q := range defaultRequests {
+		_, hasRequest := out.Requests[name]
+		_, hasLimit := out.Limits[name]
+		if hasRequest || hasLimit {
+			continue
+		}
+		if out.Requests == nil {
+			out.Requests = corev1.ResourceList{}
+		}
+		out.Requests[name] = q.DeepCopy()
+	}
+	return out
+}
+
+// withScheduling puts the scheduling fields of s on a pod template. The
+// operator's labels and annotations win over podLabels and podAnnotations
+// (CEL refuses those that would clash).
+func withScheduling(tpl *corev1.PodTemplateSpec, s *chatv1.PodSchedulingSpec) {
+	s = s.DeepCopy()
+	tpl.Spec.NodeSelector = s.NodeSelector
+	tpl.Spec.Tolerations = s.Tolerations
+	tpl.Spec.Affinity = s.Affinity
+	tpl.Spec.TopologySpreadConstraints = s.TopologySpreadConstraints
+	tpl.Spec.PriorityClassName = s.PriorityClassName
+	tpl.Spec.ImagePullSecrets = s.ImagePullSecrets
+	if len(s.PodLabels) > 0 {
+		tpl.Labels = mergeLabels(s.PodLabels, tpl.Labels)
+	}
+	if len(s.PodAnnotations) > 0 {
+		tpl.Annotations = mergeLabels(s.PodAnnotations, tpl.Annotations)
+	}
+}
+
+// podAnnotationsTracking is the Deployment annotation that records the
+// podAnnotations of s (PodAnnotationsAnnotation), nil when there are none.
+func podAnnotationsTracking(s *chatv1.PodSchedulingSpec) map[string]string {
+	if len(s.PodAnnotations) == 0 {
+		return nil
+	}
+	return map[string]string{PodAnnotationsAnnotation: strings.Join(slices.Sorted(maps.Keys(s.PodAnnotations)), ",")}
+}
+
 func httpProbe(path string, period int32) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -242,14 +310,17 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 		Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: ChatServerPort, Protocol: corev1.ProtocolTCP}},
 		ReadinessProbe: httpProbe("/readyz", 5),
 		LivenessProbe:  httpProbe("/healthz", 10),
-		Resources:      hub.Spec.Server.Resources,
+		Resources:      withDefaultRequests(hub.Spec.Server.Resources),
 	}
 	replicas := ptr.To[int32](1)
 	if hub.Spec.Server.Replicas != nil {
 		replicas = ptr.To(*hub.Spec.Server.Replicas)
 	}
 	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: ChatServerName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentChatServer)},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: ChatServerName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentChatServer),
+			Annotations: podAnnotationsTracking(&hub.Spec.Server.PodSchedulingSpec),
+		},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentChatServer)},
@@ -265,6 +336,7 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 			},
 		},
 	}
+	withScheduling(&d.Spec.Template, &hub.Spec.Server.PodSchedulingSpec)
 	deploymentDefaults(&d.Spec)
 	return d
 }
@@ -290,10 +362,13 @@ func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, im
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
 			PeriodSeconds: 5, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3,
 		},
-		Resources: emb.Resources,
+		Resources: withDefaultRequests(emb.Resources),
 	}
 	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentPubSub)},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentPubSub),
+			Annotations: podAnnotationsTracking(&emb.PodSchedulingSpec),
+		},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
 			Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentPubSub)},
@@ -307,8 +382,29 @@ func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, im
 			},
 		},
 	}
+	withScheduling(&d.Spec.Template, &emb.PodSchedulingSpec)
 	deploymentDefaults(&d.Spec)
 	return d
+}
+
+// buildPodDisruptionBudget is the desired PodDisruptionBudget of the chat
+// server, or nil when it runs fewer than two replicas (a budget on one pod
+// would block every node drain). maxUnavailable 1 rather than minAvailable
+// replicas-1: it needs no update when replicas change and never blocks a
+// drain while a rollout runs. Unhealthy pods may always be evicted, so a
+// crash-looping server does not hold up maintenance either.
+func buildPodDisruptionBudget(hub *chatv1.ChatHub) *policyv1.PodDisruptionBudget {
+	if r := hub.Spec.Server.Replicas; r == nil || *r < 2 {
+		return nil
+	}
+	return &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: ChatServerName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentChatServer)},
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable:             ptr.To(intstr.FromInt32(1)),
+			Selector:                   &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentChatServer)},
+			UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
+		},
+	}
 }
 
 // buildService is the desired Service in front of one component's pods.

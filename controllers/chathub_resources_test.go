@@ -3,12 +3,19 @@
 package controllers
 
 import (
+	"maps"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
@@ -231,6 +238,177 @@ func TestDesiredEventHandler(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			got := DesiredEventHandler(hubFor(func(h *chatv1.ChatHub) { h.Spec.EventHandler = tc.spec }))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWithDefaultRequests(t *testing.T) {
+	q := resource.MustParse
+	tests := map[string]struct {
+		in, want corev1.ResourceRequirements
+	}{
+		"nothing set gets the default requests and no limits": {
+			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("10m"), "memory": q("32Mi")}},
+		},
+		"a request set wins and the other resource is defaulted": {
+			in:   corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("250m")}},
+			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("250m"), "memory": q("32Mi")}},
+		},
+		"a limit alone is not given a request it could be below": {
+			in: corev1.ResourceRequirements{Limits: corev1.ResourceList{"cpu": q("5m")}},
+			want: corev1.ResourceRequirements{Limits: corev1.ResourceList{"cpu": q("5m")},
+				Requests: corev1.ResourceList{"memory": q("32Mi")}},
+		},
+		"requests and limits for both resources are kept as they are": {
+			in: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")},
+				Limits: corev1.ResourceList{"cpu": q("2"), "memory": q("2Gi")}},
+			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")},
+				Limits: corev1.ResourceList{"cpu": q("2"), "memory": q("2Gi")}},
+		},
+		"other resources do not count": {
+			in: corev1.ResourceRequirements{Limits: corev1.ResourceList{"ephemeral-storage": q("1Gi")}},
+			want: corev1.ResourceRequirements{Limits: corev1.ResourceList{"ephemeral-storage": q("1Gi")},
+				Requests: corev1.ResourceList{"cpu": q("10m"), "memory": q("32Mi")}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := tc.in.DeepCopy()
+			got := withDefaultRequests(tc.in)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(*in, tc.in); diff != "" {
+				t.Errorf("the spec's resources were modified (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// fullScheduling sets every field of PodSchedulingSpec.
+func fullScheduling(label string) chatv1.PodSchedulingSpec {
+	return chatv1.PodSchedulingSpec{
+		NodeSelector: map[string]string{"pool": label},
+		Tolerations:  []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: label, Effect: corev1.TaintEffectNoSchedule}},
+		Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{
+				Key: "kubernetes.io/arch", Operator: corev1.NodeSelectorOpIn, Values: []string{"amd64"},
+			}}}},
+		}}},
+		TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
+			MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.ScheduleAnyway,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "my-chat"}},
+		}},
+		PriorityClassName: "chat-" + label,
+		ImagePullSecrets:  []corev1.LocalObjectReference{{Name: "regcred-" + label}},
+		PodLabels:         map[string]string{"team": label},
+		PodAnnotations:    map[string]string{"b.example.com/y": "2", "a.example.com/x": "1"},
+	}
+}
+
+func TestBuildDeploymentScheduling(t *testing.T) {
+	server, pubsub := fullScheduling("server"), fullScheduling("pubsub")
+	tests := map[string]struct {
+		build          func(h *chatv1.ChatHub) *appsv1.Deployment
+		spec           chatv1.PodSchedulingSpec
+		component      string
+		wantTracking   map[string]string
+		wantAnnotation map[string]string
+	}{
+		"the chat server without scheduling fields gets only the operator's labels and annotations": {
+			build:          func(h *chatv1.ChatHub) *appsv1.Deployment { return buildChatServerDeployment(h, "img", "hash") },
+			component:      "chatserver",
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash"},
+		},
+		"the chat server gets every scheduling field": {
+			build: func(h *chatv1.ChatHub) *appsv1.Deployment {
+				h.Spec.Server.PodSchedulingSpec = server
+				return buildChatServerDeployment(h, "img", "hash")
+			},
+			spec: server, component: "chatserver",
+			wantTracking:   map[string]string{PodAnnotationsAnnotation: "a.example.com/x,b.example.com/y"},
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", "a.example.com/x": "1", "b.example.com/y": "2"},
+		},
+		"the PubSub service gets its own scheduling fields, not the chat server's": {
+			build: func(h *chatv1.ChatHub) *appsv1.Deployment {
+				h.Spec.Server.PodSchedulingSpec = server
+				h.Spec.WebPubSub.Embedded.PodSchedulingSpec = pubsub
+				return buildEmbeddedDeployment(h, h.Spec.WebPubSub.Embedded, "img", "hash")
+			},
+			spec: pubsub, component: "pubsub",
+			wantTracking:   map[string]string{PodAnnotationsAnnotation: "a.example.com/x,b.example.com/y"},
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", "a.example.com/x": "1", "b.example.com/y": "2"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := tc.build(hubFor(nil))
+			pod := d.Spec.Template.Spec
+			got := chatv1.PodSchedulingSpec{
+				NodeSelector: pod.NodeSelector, Tolerations: pod.Tolerations, Affinity: pod.Affinity,
+				TopologySpreadConstraints: pod.TopologySpreadConstraints, PriorityClassName: pod.PriorityClassName,
+				ImagePullSecrets: pod.ImagePullSecrets, PodLabels: tc.spec.PodLabels, PodAnnotations: tc.spec.PodAnnotations,
+			}
+			if diff := cmp.Diff(tc.spec, got); diff != "" {
+				t.Errorf("pod spec scheduling (-want +got):\n%s", diff)
+			}
+			wantLabels := map[string]string{"app.kubernetes.io/name": "chathub", "app.kubernetes.io/instance": "my-chat",
+				"app.kubernetes.io/component": tc.component, "app.kubernetes.io/managed-by": "chathub-operator"}
+			maps.Copy(wantLabels, tc.spec.PodLabels)
+			if diff := cmp.Diff(wantLabels, d.Spec.Template.Labels); diff != "" {
+				t.Errorf("pod labels (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantAnnotation, d.Spec.Template.Annotations); diff != "" {
+				t.Errorf("pod annotations (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantTracking, d.Annotations); diff != "" {
+				t.Errorf("Deployment annotations (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(selectorLabels(hubFor(nil), tc.component), d.Labels, cmpopts.IgnoreMapEntries(func(k, _ string) bool {
+				return k == "app.kubernetes.io/managed-by"
+			})); diff != "" {
+				t.Errorf("podLabels leaked onto the Deployment's labels (-want +got):\n%s", diff)
+			}
+			if c := d.Spec.Template.Spec.Containers[0]; c.Resources.Requests.Cpu().String() != "10m" || c.Resources.Requests.Memory().String() != "32Mi" {
+				t.Errorf("container requests %v, want the defaults", c.Resources.Requests)
+			}
+			if d.Spec.Paused || d.Spec.MinReadySeconds != 0 {
+				t.Errorf("paused %v, minReadySeconds %d; want false and 0", d.Spec.Paused, d.Spec.MinReadySeconds)
+			}
+		})
+	}
+}
+
+func TestBuildPodDisruptionBudget(t *testing.T) {
+	want := &policyv1.PodDisruptionBudgetSpec{
+		MaxUnavailable: ptr.To(intstr.FromInt32(1)),
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{
+			"app.kubernetes.io/name": "chathub", "app.kubernetes.io/instance": "my-chat", "app.kubernetes.io/component": "chatserver"}},
+		UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
+	}
+	tests := map[string]struct {
+		replicas *int32
+		want     *policyv1.PodDisruptionBudgetSpec
+	}{
+		"the default single replica gets no budget": {},
+		"one replica gets no budget":                {replicas: ptr.To[int32](1)},
+		"zero replicas get no budget":               {replicas: ptr.To[int32](0)},
+		"two replicas may lose one at a time":       {replicas: ptr.To[int32](2), want: want},
+		"ten replicas may still lose one at a time": {replicas: ptr.To[int32](10), want: want},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			pdb := buildPodDisruptionBudget(hubFor(func(h *chatv1.ChatHub) { h.Spec.Server.Replicas = tc.replicas }))
+			var got *policyv1.PodDisruptionBudgetSpec
+			if pdb != nil {
+				got = &pdb.Spec
+				if pdb.Name != "my-chat" || pdb.Namespace != "team-a" {
+					t.Errorf("PodDisruptionBudget %s/%s, want team-a/my-chat", pdb.Namespace, pdb.Name)
+				}
+			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}

@@ -118,8 +118,72 @@ type EmbeddedSource struct {
 	Image string `json:"image,omitempty"`
 
 	// resources are the compute resources of the PubSub service's container.
+	// Default: requests of cpu 10m and memory 32Mi, no limits (a Burstable
+	// pod). A request is defaulted only for a resource that has neither a
+	// request nor a limit here, so what is set here wins.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// The scheduling fields of the PubSub service's pod (nodeSelector,
+	// tolerations, affinity, topologySpreadConstraints, priorityClassName,
+	// imagePullSecrets, podLabels, podAnnotations). It runs one replica, so
+	// it gets no PodDisruptionBudget.
+	PodSchedulingSpec `json:",inline"`
+}
+
+// PodSchedulingSpec holds the fields that decide where and how a pod the
+// operator creates is scheduled and labelled. The operator re-applies them
+// on every reconcile; they go on the pod template only.
+type PodSchedulingSpec struct {
+	// nodeSelector restricts the pods to nodes with these labels.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// tolerations let the pods run on nodes with matching taints.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// affinity holds node affinity and pod (anti-)affinity rules for the pods.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// topologySpreadConstraints spread the pods across zones or nodes.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+
+	// priorityClassName is the PriorityClass of the pods.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// imagePullSecrets name Secrets in the ChatHub's namespace used to pull
+	// the image.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	// podLabels are added to the pod template's labels. They cannot set the
+	// labels the operator selects and marks its pods with:
+	// app.kubernetes.io/name, app.kubernetes.io/instance,
+	// app.kubernetes.io/component and app.kubernetes.io/managed-by.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="!('app.kubernetes.io/name' in self) && !('app.kubernetes.io/instance' in self) && !('app.kubernetes.io/component' in self) && !('app.kubernetes.io/managed-by' in self)",message="podLabels cannot set app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component or app.kubernetes.io/managed-by: the operator selects its pods by these labels"
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// podAnnotations are added to the pod template's annotations. They cannot
+	// set chat.webpubsub.dev/connection-hash, which the operator uses to roll
+	// the pods when the connection Secret changes.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="!('chat.webpubsub.dev/connection-hash' in self)",message="podAnnotations cannot set chat.webpubsub.dev/connection-hash: the operator sets it to roll the pods when the connection Secret changes"
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
 }
 
 // SystemEvent is a Web PubSub system event an event handler can subscribe to.
@@ -181,6 +245,9 @@ type ServerSpec struct {
 	Image string `json:"image,omitempty"`
 
 	// resources are the compute resources of the chat server container.
+	// Default: requests of cpu 10m and memory 32Mi, no limits (a Burstable
+	// pod). A request is defaulted only for a resource that has neither a
+	// request nor a limit here, so what is set here wins.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
@@ -192,6 +259,13 @@ type ServerSpec struct {
 	// +kubebuilder:validation:Format=duration
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="server.tokenTTL must be between 1m and 24h"
 	TokenTTL *metav1.Duration `json:"tokenTTL,omitempty"`
+
+	// The scheduling fields of the chat server's pods (nodeSelector,
+	// tolerations, affinity, topologySpreadConstraints, priorityClassName,
+	// imagePullSecrets, podLabels, podAnnotations). With more than one
+	// replica the operator also keeps a PodDisruptionBudget named like the
+	// Deployment with maxUnavailable 1.
+	PodSchedulingSpec `json:",inline"`
 }
 
 // IngressSpec exposes the chat server through an Ingress.
