@@ -42,7 +42,8 @@ func TestClientRedactsAnEchoedToken(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(`{"code":"Unauthorized","message":"bad token: ` + r.Header.Get("Authorization") + `"}`))
+		// A service that echoes the token back, which the client's error must not carry.
+		_, _ = w.Write([]byte(`{"code":"Unauthorized","message":"bad token: ` + r.Header.Get("Authorization") + `"}`)) //nolint:gosec // G705: see above
 	}))
 	t.Cleanup(srv.Close)
 	c := newTestClient(t, &restServer{Server: srv, key: testKey})
