@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command wpsload is the load harness of the PubSub service. It starts
 // `chathub pubsub` as a child process, connects its clients from this process (all on
 // 127.0.0.1, bounded in count and time) and prints a Markdown table: memory per idle
