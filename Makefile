@@ -69,19 +69,35 @@ generate: controller-gen ## Generate the DeepCopy methods of the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
 .PHONY: verify
-verify: manifests generate ## Regenerate everything, check formatting and fail on any drift.
+verify: manifests generate ## Regenerate everything, check formatting, files, license headers and cross-builds; fail on any drift.
 	@test -z "$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))" || \
 		{ echo "gofmt needed on:"; gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'); exit 1; }
 	@git diff --exit-code -- . ':(exclude)go.sum' || \
 		{ echo "Generated files are out of date: run 'make manifests generate' and commit the result."; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard config charts api)" || \
 		{ echo "Generated files are not committed:"; git ls-files --others --exclude-standard config charts api; exit 1; }
+	@hack/verify-files.sh
+	@hack/spdx.sh
+	@$(MAKE) --no-print-directory build-cross
 
 ##@ Build
 
 .PHONY: build
 build: ## Build the chathub binary into bin/chathub.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/chathub .
+
+# Platforms besides linux/amd64 that every package must build for (run by 'make verify').
+CROSS_PLATFORMS ?= linux/arm64 darwin/arm64 windows/amd64
+
+.PHONY: build-cross
+build-cross: ## Build every package for each of CROSS_PLATFORMS (CGO_ENABLED=0); report each failing platform.
+	@failed=""; for p in $(CROSS_PLATFORMS); do \
+		echo "go build ./... for $$p"; \
+		if ! CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} nice $(GO) build ./... ; then \
+			echo "FAILED: go build ./... for $$p (CGO_ENABLED=0)"; failed="$$failed $$p"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "The build fails for:$$failed"; exit 1; fi
 
 ##@ Test
 

@@ -25,7 +25,7 @@ func chromiumPath(t *testing.T) string {
 		if p == "" {
 			continue
 		}
-		if _, err := os.Stat(p); err == nil {
+		if _, err := os.Stat(p); err == nil { //nolint:gosec // G703: looks for the browser the test environment names
 			return p
 		}
 	}
@@ -43,7 +43,7 @@ func testOutputDir(t *testing.T) string {
 	dir := t.TempDir()
 	if base := os.Getenv("CHATHUB_TEST_OUTPUT"); base != "" {
 		dir = filepath.Join(base, "chatserver", t.Name())
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o750); err != nil { //nolint:gosec // G703: the output folder the test environment names
 			t.Fatal(err)
 		}
 	}
@@ -127,7 +127,7 @@ func (p *browserPage) screenshot(dir, file string) {
 		p.t.Fatalf("%s: screenshot: %v", p.name, err)
 	}
 	path := filepath.Join(dir, file)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
+	if err := os.WriteFile(path, png, 0o600); err != nil {
 		p.t.Fatal(err)
 	}
 	p.t.Logf("screenshot of %s: %s", p.name, path)

@@ -24,10 +24,6 @@ type service struct {
 	handler http.Handler
 }
 
-// endpointHost is the service's host name without port, the origin its
-// abuse-protection requests carry.
-func (s *service) endpointHost() string { return s.conn.Endpoint.Hostname() }
-
 // credentials holds the current service and, when the connection string
 // comes from a file, reloads it when the file changes.
 type credentials struct {

@@ -40,7 +40,7 @@ func startStack(t *testing.T, proxyClient bool) *stack {
 		t.Fatalf("pubsub.New: %v", err)
 	}
 	svc := httptest.NewUnstartedServer(emu.Handler())
-	svc.Listener.Close()
+	_ = svc.Listener.Close() // replaced by ln, which the service listens on
 	svc.Listener = ln
 	svc.Start()
 	t.Cleanup(func() {
@@ -91,7 +91,7 @@ func join(t *testing.T, chatURL, user string) *chatClient {
 	}
 	c := &chatClient{t: t, user: user, conn: conn, frames: make(chan map[string]any, 4096)}
 	go c.read()
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() })
 	first := c.nextFrame()
 	if first["type"] != "system" || first["event"] != "connected" {
 		t.Fatalf("first frame %v, want the connected system message", first)
@@ -229,7 +229,9 @@ func TestChatThroughThePubSubService(t *testing.T) {
 				}
 			}
 
-			bob.conn.Close()
+			if err := bob.conn.Close(); err != nil {
+				t.Fatalf("closing bob's connection: %v", err)
+			}
 			alice.expectNotice("bob left")
 		})
 	}

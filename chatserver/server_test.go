@@ -14,7 +14,11 @@ import (
 
 func getBody(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := http.Get(u)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

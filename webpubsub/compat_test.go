@@ -41,7 +41,7 @@ func runNodeScript(t *testing.T, script string, input any) []byte {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "compat", script))
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "compat", script)) //nolint:gosec // G204: node runs one of the scripts in testdata/compat
 	cmd.Stdin = bytes.NewReader(in)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -211,7 +211,7 @@ func (h *EventHandler) writeStates(w http.ResponseWriter, log *slog.Logger, cc *
 func (h *EventHandler) protect(log *slog.Logger, fn func()) (panicked bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
+			if v == http.ErrAbortHandler { //nolint:errorlint // the panic value itself, compared as net/http does
 				panic(v)
 			}
 			log.Error("Event callback panicked", "panic", fmt.Sprint(v))
@@ -252,5 +252,5 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, msg)
+	_, _ = io.WriteString(w, msg) //nolint:gosec // G705: text/plain with nosniff is not rendered as HTML
 }

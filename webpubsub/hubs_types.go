@@ -106,19 +106,21 @@ func ParseResourceID(id string) (ResourceID, error) {
 	if len(parts) != len(want) {
 		return fail(fmt.Sprintf("it has %d segments, want %d", len(parts), len(want)))
 	}
+	key := "" // the fixed segment before a value
 	for i, w := range want {
 		if w == "" {
 			if parts[i] == "" {
-				return fail(fmt.Sprintf("the value after %q is empty", want[i-1]))
+				return fail(fmt.Sprintf("the value after %q is empty", key))
 			}
 			if p, err := url.PathUnescape(parts[i]); err != nil || p != parts[i] || strings.ContainsAny(parts[i], "?#") {
-				return fail(fmt.Sprintf("the value after %q has characters not allowed in a resource ID", want[i-1]))
+				return fail(fmt.Sprintf("the value after %q has characters not allowed in a resource ID", key))
 			}
 			continue
 		}
 		if !strings.EqualFold(parts[i], w) {
 			return fail(fmt.Sprintf("segment %d is %q, want %q", i+1, truncate(parts[i], 64), w))
 		}
+		key = w
 	}
 	return ResourceID{SubscriptionID: parts[1], ResourceGroup: parts[3], Name: parts[7]}, nil
 }

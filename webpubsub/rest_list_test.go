@@ -2,7 +2,7 @@ package webpubsub
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,7 +64,7 @@ func TestListConnectionsInGroupRefusesBadNextLinks(t *testing.T) {
 	var otherHits atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		otherHits.Add(1)
-		fmt.Fprint(w, `{"value":[]}`)
+		_, _ = io.WriteString(w, `{"value":[]}`)
 	}))
 	t.Cleanup(other.Close)
 	tests := map[string]struct {

@@ -39,7 +39,7 @@ func ParseToken(token string, accessKeys []string, now time.Time, leeway time.Du
 	if len(token) > maxTokenLen {
 		return nil, fmt.Errorf("token is %d bytes long, the limit is %d", len(token), maxTokenLen)
 	}
-	var lastErr error = errors.New("no access key to verify the token with")
+	lastErr := errors.New("no access key to verify the token with")
 	for _, key := range accessKeys {
 		if key == "" {
 			continue

@@ -401,7 +401,3 @@ type ChatHubList struct {
 	// items are the ChatHubs.
 	Items []ChatHub `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ChatHub{}, &ChatHubList{})
-}

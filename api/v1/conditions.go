@@ -42,7 +42,7 @@ const (
 	ReasonInvalidResourceID = "InvalidResourceID"
 	// ReasonCredentialUnavailable: no Microsoft Entra credential is
 	// configured for the operator.
-	ReasonCredentialUnavailable = "CredentialUnavailable"
+	ReasonCredentialUnavailable = "CredentialUnavailable" //nolint:gosec // G101: a condition reason, not a credential
 
 	// ReasonDeploymentAvailable: the Deployments have available replicas.
 	ReasonDeploymentAvailable = "DeploymentAvailable"

@@ -137,7 +137,7 @@ func runBench(args []string) error {
 		}
 		results = append(results, r)
 	}
-	printTable(os.Stdout, o, results)
+	fmt.Print(formatTable(o, results))
 	fmt.Printf("\nLoad average (1, 5, 15 min) at the start: %s; at the end: %s; CPUs: %d.\n",
 		loadStart, loadAverage(), runtime.NumCPU())
 	return nil

@@ -69,7 +69,7 @@ func benchMessages(ctx context.Context, base string, n, rate int, d time.Duratio
 				continue
 			}
 			wg.Add(1)
-			go func() { defer wg.Done(); c.conn.Close() }()
+			go func() { defer wg.Done(); _ = c.conn.Close() }()
 		}
 		wg.Wait()
 		// Let the leave notices pass before the next measurement.

@@ -40,8 +40,11 @@ func benchNegotiate(ctx context.Context, base string, concurrency int, d time.Du
 		err = json.NewDecoder(resp.Body).Decode(&body)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || err != nil || body.URL == "" {
-			return 0, fmt.Errorf("HTTP %d (%v)", resp.StatusCode, err)
+		if err != nil {
+			return 0, fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+		}
+		if resp.StatusCode != http.StatusOK || body.URL == "" {
+			return 0, fmt.Errorf("HTTP %d without a URL", resp.StatusCode)
 		}
 		return time.Since(start), nil
 	}

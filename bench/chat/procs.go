@@ -42,7 +42,7 @@ type environment struct {
 type processes struct {
 	mu    sync.Mutex
 	cmds  []*exec.Cmd
-	waits []chan error
+	waits []chan struct{} // closed when the child has exited
 }
 
 func (p *processes) start(ctx context.Context, name string, cmd *exec.Cmd) error {
@@ -51,8 +51,12 @@ func (p *processes) start(ctx context.Context, name string, cmd *exec.Cmd) error
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		// Children are stopped with SIGTERM, so their exit status says nothing.
+		_ = cmd.Wait()
+		close(done)
+	}()
 	p.mu.Lock()
 	p.cmds = append(p.cmds, cmd)
 	p.waits = append(p.waits, done)
@@ -92,8 +96,8 @@ func freePort() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	addr := ln.Addr().String()
+	return addr, ln.Close()
 }
 
 func randomKey() string {
@@ -132,7 +136,8 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(settingsFile) // read once, at start-up
+	defer func() { _ = os.Remove(settingsFile) }() // read once, at start-up
+	//nolint:gosec // G204: runs the chathub binary given on the command line
 	svc := exec.CommandContext(ctx, o.chathub, "pubsub", "--listen", svcAddr,
 		"--settings-file", settingsFile, "--log-level", "error")
 	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
@@ -143,7 +148,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		return nil, fmt.Errorf("the PubSub service did not start: %w", err)
 	}
 
-	chat := exec.CommandContext(ctx, o.chathub, "chatserver", "--listen", goAddr, "--hub", hubGo)
+	chat := exec.CommandContext(ctx, o.chathub, "chatserver", "--listen", goAddr, "--hub", hubGo) //nolint:gosec // G204: the chathub binary given on the command line
 	chat.Env = append(os.Environ(), chatserver.EnvConnectionString+"="+connStr)
 	if err := procs.start(ctx, "go-chat", chat); err != nil {
 		return nil, err
@@ -154,7 +159,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 
 	if !o.skipBaseline {
 		_, port, _ := net.SplitHostPort(nodeAddr)
-		node := exec.CommandContext(ctx, o.node, o.baseline)
+		node := exec.CommandContext(ctx, o.node, o.baseline) //nolint:gosec // G204: node and the baseline script given on the command line
 		node.Env = append(os.Environ(), "PORT="+port, "HUB="+hubNode, "WebPubSubConnectionString="+connStr)
 		if err := procs.start(ctx, "node", node); err != nil {
 			return nil, err
@@ -209,7 +214,7 @@ func writeSettings(handlers map[string]string) (string, error) {
 		return "", err
 	}
 	if _, err := f.Write(b); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return "", err
 	}
 	return f.Name(), f.Close()

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,25 +21,26 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
-// printTable writes the results side by side as Markdown.
-func printTable(w io.Writer, o options, results []result) {
-	fmt.Fprintln(w)
-	fmt.Fprint(w, "| measurement |")
+// formatTable returns the results side by side as a Markdown table.
+func formatTable(o options, results []result) string {
+	w := new(strings.Builder)
+	w.WriteByte('\n')
+	w.WriteString("| measurement |")
 	for _, r := range results {
 		fmt.Fprintf(w, " %s |", r.name)
 	}
-	fmt.Fprintln(w)
-	fmt.Fprint(w, "|---|")
+	w.WriteByte('\n')
+	w.WriteString("|---|")
 	for range results {
-		fmt.Fprint(w, "---:|")
+		w.WriteString("---:|")
 	}
-	fmt.Fprintln(w)
+	w.WriteByte('\n')
 	row := func(label string, cell func(r result) string) {
 		fmt.Fprintf(w, "| %s |", label)
 		for _, r := range results {
 			fmt.Fprintf(w, " %s |", cell(r))
 		}
-		fmt.Fprintln(w)
+		w.WriteByte('\n')
 	}
 	row(fmt.Sprintf("`/negotiate` req/s (%d concurrent)", o.negotiateConcurrency), func(r result) string {
 		return fmt.Sprintf("%.0f", r.negotiate.rps)
@@ -83,4 +84,5 @@ func printTable(w io.Writer, o options, results []result) {
 	if len(results) == 2 && results[1].negotiate.rps > 0 {
 		fmt.Fprintf(w, "\n`/negotiate` speed-up over the baseline: %.1f×\n", results[0].negotiate.rps/results[1].negotiate.rps)
 	}
+	return w.String()
 }

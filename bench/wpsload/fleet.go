@@ -276,7 +276,7 @@ func userEvents(rest *webpubsub.Client, clients int, d time.Duration, payload in
 				errc <- err
 				return
 			}
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			if _, _, err := c.ReadMessage(); err != nil { // connected
 				errc <- err
 				return

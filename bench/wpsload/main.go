@@ -148,7 +148,7 @@ func run(c config) error {
 		}
 		rows = append(rows, ev)
 	}
-	printTable(os.Stdout, c, rows)
+	fmt.Print(formatTable(rows))
 	return nil
 }
 
@@ -180,7 +180,7 @@ func startService(bin, hub, key, handlerURL string) (*service, error) {
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn")
+	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn") //nolint:gosec // G204: the chathub binary given on the command line
 	cmd.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -235,7 +235,9 @@ func (s *service) memory() (memStats, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(line, "VmRSS:") {
 			var kb int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), "%d", &kb)
+			if _, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), "%d", &kb); err != nil {
+				return m, fmt.Errorf("parsing %q: %w", line, err)
+			}
 			m.rss = kb << 10
 		}
 	}
@@ -250,7 +252,9 @@ func (s *service) memory() (memStats, error) {
 		line := sc.Text()
 		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
 			if strings.HasPrefix(line, name) {
-				fmt.Sscanf(strings.TrimPrefix(line, name), "%g", &v)
+				if _, err := fmt.Sscanf(strings.TrimPrefix(line, name), "%g", &v); err != nil {
+					return m, fmt.Errorf("parsing the metric %q: %w", line, err)
+				}
 				m.heapStacks += int64(v)
 			}
 		}

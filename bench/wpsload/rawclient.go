@@ -42,7 +42,7 @@ func dialRaw(rawURL string, timeout time.Duration) (*rawConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer nc.Close() // the duplicate descriptor below keeps the socket open
+	defer func() { _ = nc.Close() }() // the duplicate descriptor below keeps the socket open
 	_ = nc.SetDeadline(time.Now().Add(timeout))
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
@@ -98,8 +98,8 @@ type pollers struct {
 
 type poller struct {
 	epfd  int
-	conns map[int32]*rawConn
-	mu    sync.Mutex // guards conns while connections are added
+	conns map[int]*rawConn // by file descriptor
+	mu    sync.Mutex       // guards conns while connections are added
 	buf   []byte
 	owner *fleet
 }
@@ -112,7 +112,7 @@ func newPollers(f *fleet, n int, interval time.Duration) (*pollers, error) {
 			p.close()
 			return nil, err
 		}
-		p.loops = append(p.loops, &poller{epfd: epfd, conns: map[int32]*rawConn{}, buf: make([]byte, 256<<10), owner: f})
+		p.loops = append(p.loops, &poller{epfd: epfd, conns: map[int]*rawConn{}, buf: make([]byte, 256<<10), owner: f})
 	}
 	for _, l := range p.loops {
 		p.wg.Add(1)
@@ -125,9 +125,9 @@ func newPollers(f *fleet, n int, interval time.Duration) (*pollers, error) {
 func (p *pollers) add(i int, c *rawConn) error {
 	l := p.loops[i%len(p.loops)]
 	l.mu.Lock()
-	l.conns[int32(c.fd)] = c
+	l.conns[c.fd] = c
 	l.mu.Unlock()
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)} //nolint:gosec // G115: the kernel's descriptors are C ints
 	return syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev)
 }
 
@@ -164,7 +164,7 @@ func (l *poller) run(stop *atomic.Bool, interval time.Duration) {
 		}
 		for _, ev := range events[:n] {
 			l.mu.Lock()
-			c := l.conns[ev.Fd]
+			c := l.conns[int(ev.Fd)]
 			l.mu.Unlock()
 			if c != nil {
 				l.read(c)
@@ -211,7 +211,7 @@ func (l *poller) frames(c *rawConn, b []byte) []byte {
 			}
 			hdr = 10
 		}
-		if uint64(len(b)-hdr) < size {
+		if uint64(len(b)-hdr) < size { //nolint:gosec // G115: hdr <= len(b), checked above
 			return b
 		}
 		payload := b[hdr : hdr+int(size)]
@@ -254,7 +254,8 @@ func (l *poller) pong(c *rawConn, payload []byte) {
 		return
 	}
 	f := make([]byte, 0, 6+len(payload))
-	f = append(f, 0x8a, 0x80|byte(len(payload)), 0, 0, 0, 0) // an all-zero mask leaves the payload as is
+	// An all-zero mask leaves the payload as is.
+	f = append(f, 0x8a, 0x80|byte(len(payload)), 0, 0, 0, 0) //nolint:gosec // G115: len(payload) <= 125, checked above
 	f = append(f, payload...)
 	_, _ = syscall.Write(c.fd, f)
 }
@@ -265,6 +266,6 @@ func (l *poller) drop(c *rawConn) {
 	}
 	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
 	l.mu.Lock()
-	delete(l.conns, int32(c.fd))
+	delete(l.conns, c.fd)
 	l.mu.Unlock()
 }

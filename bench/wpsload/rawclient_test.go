@@ -38,9 +38,9 @@ func serverFrame(op byte, payload []byte) []byte {
 	case n < 126:
 		b = append(b, byte(n))
 	case n <= 0xffff:
-		b = append(b, 126, byte(n>>8), byte(n))
+		b = append(b, 126, byte(n>>8), byte(n)) //nolint:gosec // G115: keeping the low bytes is the encoding
 	default:
-		b = append(b, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		b = append(b, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n)) //nolint:gosec // G115: keeping the low bytes is the encoding
 	}
 	return append(b, payload...)
 }

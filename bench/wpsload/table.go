@@ -4,9 +4,9 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -66,7 +66,9 @@ func thousands(n int) string {
 	return s
 }
 
-func printTable(w io.Writer, c config, rows []row) {
+// formatTable returns the rows as a Markdown table.
+func formatTable(rows []row) string {
+	w := new(strings.Builder)
 	fmt.Fprintf(w, "| scenario | throughput / size | p50 | p99 | measured |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		p50, p99 := "–", "–"
@@ -75,4 +77,5 @@ func printTable(w io.Writer, c config, rows []row) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.name, r.rate, p50, p99, r.detail)
 	}
+	return w.String()
 }

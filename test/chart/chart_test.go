@@ -59,7 +59,11 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "starting kube-apiserver and etcd:", err)
 		return 1
 	}
-	defer env.Stop()
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping kube-apiserver and etcd:", err)
+		}
+	}()
 	k8s, err = client.New(cfg, client.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -94,7 +98,7 @@ func render(t *testing.T, namespace string, sets ...string) []*unstructured.Unst
 		args = append(args, "--set", s)
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(os.Getenv("HELM"), args...)
+	cmd := exec.Command(os.Getenv("HELM"), args...) //nolint:gosec // G204: the helm that make test-chart pins
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
@@ -144,9 +148,8 @@ func applyAll(t *testing.T, objs []*unstructured.Unstructured) {
 		if ns := o.GetNamespace(); ns != "" {
 			ensureNamespace(t, ns, nil)
 		}
-		obj := o.DeepCopy()
-		//nolint:staticcheck // server-side apply of unstructured objects; the typed Apply needs apply configurations.
-		if err := k8s.Patch(ctx, obj, client.Apply, client.FieldOwner("chart-test"), client.ForceOwnership, client.DryRunAll); err != nil {
+		obj := client.ApplyConfigurationFromUnstructured(o.DeepCopy())
+		if err := k8s.Apply(ctx, obj, client.FieldOwner("chart-test"), client.ForceOwnership, client.DryRunAll); err != nil {
 			t.Errorf("the apiserver refused %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
 	}
@@ -156,9 +159,8 @@ func applyAll(t *testing.T, objs []*unstructured.Unstructured) {
 func applyCRD(t *testing.T, crd *unstructured.Unstructured) {
 	t.Helper()
 	ctx := context.Background()
-	obj := crd.DeepCopy()
-	//nolint:staticcheck // see applyAll
-	if err := k8s.Patch(ctx, obj, client.Apply, client.FieldOwner("chart-test"), client.ForceOwnership); err != nil {
+	obj := client.ApplyConfigurationFromUnstructured(crd.DeepCopy())
+	if err := k8s.Apply(ctx, obj, client.FieldOwner("chart-test"), client.ForceOwnership); err != nil {
 		t.Fatalf("applying CRD %s: %v", crd.GetName(), err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -202,7 +204,7 @@ func names(objs []*unstructured.Unstructured) []string {
 // controllerGenRules reads the rules controller-gen wrote to config/rbac/role.yaml.
 func controllerGenRules(t *testing.T) []rbacv1.PolicyRule {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot, "config", "rbac", "role.yaml"))
+	b, err := os.ReadFile(filepath.Join(repoRoot, "config", "rbac", "role.yaml")) //nolint:gosec // G304: a fixed file of this repository
 	if err != nil {
 		t.Fatalf("reading controller-gen's RBAC output (run 'make manifests'): %v", err)
 	}

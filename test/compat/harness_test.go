@@ -34,7 +34,7 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if buildDir != "" {
-		os.RemoveAll(buildDir)
+		_ = os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
@@ -71,11 +71,11 @@ func chathub(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(buildDir, "chathub")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd := exec.Command("go", "build", "-o", binPath, ".") //nolint:gosec // G204: the output path is the test's temporary directory
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -110,7 +110,7 @@ func startService(t *testing.T) *service {
 	t.Helper()
 	bin := chathub(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "pubsub", "--listen", "127.0.0.1:0", "--access-key", accessKey, "--log-level", "debug")
+	cmd := exec.CommandContext(ctx, bin, "pubsub", "--listen", "127.0.0.1:0", "--access-key", accessKey, "--log-level", "debug") //nolint:gosec // G204: the chathub binary this test built
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	stdout, err := cmd.StdoutPipe()
@@ -202,14 +202,14 @@ type nodeScript struct {
 	lines  chan map[string]any
 	stdin  io.WriteCloser
 	stderr *syncBuffer
-	done   chan error
+	done   chan struct{} // closed when the script has exited
 }
 
 // startNode runs test/compat/<script> with NODE_PATH pointing at the npm packages.
 func startNode(t *testing.T, script string, env map[string]string) *nodeScript {
 	t.Helper()
 	nm := nodeModules(t)
-	cmd := exec.Command("node", script)
+	cmd := exec.Command("node", script) //nolint:gosec // G204: one of the scripts in test/compat
 	cmd.Env = append(os.Environ(), "NODE_PATH="+nm, "NODE_NO_WARNINGS=1")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -222,7 +222,7 @@ func startNode(t *testing.T, script string, env map[string]string) *nodeScript {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &nodeScript{name: script, lines: make(chan map[string]any, 256), stdin: stdin, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	n := &nodeScript{name: script, lines: make(chan map[string]any, 256), stdin: stdin, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = n.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting node %s: %v", script, err)
@@ -238,7 +238,8 @@ func startNode(t *testing.T, script string, env map[string]string) *nodeScript {
 			n.lines <- m
 		}
 		close(n.lines)
-		n.done <- cmd.Wait()
+		_ = cmd.Wait() // the script is stopped by closing its stdin; t.Failed shows its stderr
+		close(n.done)
 	}()
 	t.Cleanup(func() {
 		_ = stdin.Close()

@@ -68,7 +68,7 @@ func TestExpressEventHandler(t *testing.T) {
 		}
 		t.Fatalf("dialing the service (status %d): %v", status, err)
 	}
-	defer ws.Close()
+	defer func() { _ = ws.Close() }()
 
 	read := func() map[string]any {
 		t.Helper()

@@ -40,7 +40,7 @@ func newBrowser(t *testing.T) *browser {
 		cancelAlloc()
 		t.Fatalf("starting %s: %v", e2e.chromium, err)
 	}
-	t.Cleanup(func() { cancel(); cancelAlloc(); os.RemoveAll(profile) })
+	t.Cleanup(func() { cancel(); cancelAlloc(); _ = os.RemoveAll(profile) })
 	return &browser{ctx: ctx}
 }
 

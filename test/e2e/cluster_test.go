@@ -62,7 +62,7 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 	}
-	if err := os.MkdirAll(e2e.stateDir, 0o755); err != nil {
+	if err := os.MkdirAll(e2e.stateDir, 0o750); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(2)
 	}
@@ -82,13 +82,13 @@ func helm(ctx context.Context, args ...string) (string, error) {
 
 func run(ctx context.Context, stdin, name string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // G204: runs the tools the Makefile passes in (kubectl, helm)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return stdout.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
 }
@@ -156,6 +156,7 @@ func podNames(ctx context.Context, ns, selector string) []string {
 func portForward(t *testing.T, ns, svc string, port int) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	//nolint:gosec // G204: the kubectl the Makefile passes in
 	cmd := exec.CommandContext(ctx, e2e.kubectl, "--kubeconfig", e2e.kubeconfig, "-n", ns, "port-forward",
 		"--address", "127.0.0.1", "service/"+svc, fmt.Sprintf(":%d", port))
 	stdout, err := cmd.StdoutPipe()
