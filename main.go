@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Command chathub is the single ChatHub binary. Its subcommands run the
 // operator (manager), the chat server (chatserver) and the PubSub
 // service, ChatHub's own Web PubSub-compatible service (pubsub).

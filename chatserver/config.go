@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package chatserver is the ChatHub chat server: the Azure Web PubSub chat
 // tutorial's server done properly. It serves the embedded web UI, hands
 // browsers their client access URL (/negotiate), receives the service's

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package pubsub is the PubSub service, ChatHub's own Azure Web PubSub-compatible service: client WebSockets
 // (raw, json.webpubsub.azure.v1 and json.reliable.webpubsub.azure.v1), the REST data plane
 // (api-version 2024-12-01), upstream CloudEvents through pubsub/upstream and the ARM-shaped

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package webpubsub speaks the Azure Web PubSub protocol from the application side: it
 // parses connection strings, signs client access tokens and REST tokens with an access key
 // (HS256 over the key's UTF-8 bytes), computes and verifies the ce-signature of upstream

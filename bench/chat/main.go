@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Command chat benchmarks the ChatHub chat server against a Node.js
 // baseline (express + @azure/web-pubsub + @azure/web-pubsub-express) doing
 // the same job against the same PubSub service.

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package ui holds the chat web UI (one HTML, one CSS and one JavaScript
 // file) embedded in the binary. The page loads nothing from other origins.
 package ui

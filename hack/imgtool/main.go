@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Command imgtool builds a single-layer container image from local files and
 // writes it as a docker tarball (`docker load` / `ctr images import` format),
 // without a Docker engine or a registry. `make image` uses it for the chathub

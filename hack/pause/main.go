@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Command pause is the sandbox ("pause") container of the local cluster: it
 // holds a pod's namespaces and waits for SIGINT or SIGTERM. `make image`
 // packs it as registry.k8s.io/pause:3.10, the image containerd's CRI asks

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package arm serves the hub settings of the PubSub service in the shape of the
 // Azure Resource Manager API (Microsoft.SignalRService/webPubSub/hubs, api-version
 // 2024-03-01), so that the code that registers event handlers on Azure works here unchanged.

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package auth checks the access-key bearer tokens the PubSub service accepts on its
 // client, REST and ARM-shaped endpoints: an HS256 JWT signed with one of the access keys, with
 // an expiry, whose audience names the URL the request was sent to. The server package and

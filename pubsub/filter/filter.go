@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package filter parses and evaluates the subset of OData filter expressions the PubSub
 // service supports in the REST data plane (protocol doc §2.3):
 //

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package hub keeps the live connections of the PubSub service: per hub, sharded
 // indexes of connections, groups and users; per connection, a bounded send queue, group
 // memberships, permissions and, for reliable clients, the buffer of unacknowledged messages

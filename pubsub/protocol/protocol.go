@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package protocol holds the wire format of the PubSub service's client WebSockets:
 // the subprotocol kinds, the JSON messages clients send and receive (protocol doc §4) and the
 // close codes. It knows nothing of sockets, hubs or upstream handlers.

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package settings keeps the hub settings (event handlers per hub) of the PubSub
 // service: a store safe for concurrent use, their validation, and loading them from a file.
 package settings

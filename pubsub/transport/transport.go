@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package transport is the WebSocket side of the PubSub service's client connections: the
 // HTTP upgrade, one reader goroutine per socket with its control frames (ping, pong and close
 // replies), and a writer pool that writes each socket's queued frames in batches, with one

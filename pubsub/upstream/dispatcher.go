@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package upstream delivers the CloudEvents of the PubSub service to the event
 // handlers configured for each hub: connect and user events block the caller and return the
 // handler's answer; connected and disconnected are queued and delivered in order per

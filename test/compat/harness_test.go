@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Package compat checks that the official Azure Web PubSub Node SDKs (from npm, installed in
 // hack/npm/node_modules) work unchanged against a real `chathub pubsub` process.
 package compat

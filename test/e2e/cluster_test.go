@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 //go:build e2e
 
 // Package e2e holds the end-to-end tests of ChatHub: on the local cluster

@@ -1,3 +1,5 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
 // Command coredns is CoreDNS v1.15.0 with only the plugins the local cluster's
 // Corefile uses (hack/cluster/coredns.yaml). Leaving out the cloud plugins
 // (route53, azure, clouddns, ...) and forward cuts the build to a fraction
