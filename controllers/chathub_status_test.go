@@ -61,7 +61,7 @@ func TestComputeStatus(t *testing.T) {
 				sourceDeployments: []namedDeployment{{"PubSub service", deployment("c-pubsub", 1, 0)}}, registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "False", "DeploymentProgressing"},
-				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "NotReady"}},
+				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "DeploymentProgressing"}},
 			wantReady: 1, wantSecret: "c-connection",
 		},
 		"a missing source Secret makes everything wait": {
@@ -70,7 +70,7 @@ func TestComputeStatus(t *testing.T) {
 				registration:  registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired, message: "by hand"}},
 			want: []short{
 				{"ConnectionSecretReady", "False", "SourceSecretNotFound"}, {"ServerAvailable", "False", "DeploymentProgressing"},
-				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "NotReady"}},
+				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "SourceSecretNotFound"}},
 		},
 		"manual registration does not hold back Ready": {
 			obs: observation{source: chatv1.SourceConnectionString, secretName: "c-connection", server: deployment("c", 1, 1),
@@ -84,7 +84,7 @@ func TestComputeStatus(t *testing.T) {
 			obs: observation{source: chatv1.SourceAzure, secretName: "c-connection", server: deployment("c", 0, 0), registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "False", "ScaledToZero"},
-				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "NotReady"}},
+				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "ScaledToZero"}},
 			wantSecret: "c-connection",
 		},
 	}
