@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
+	"github.com/chathub/chathub/webpubsub"
 )
 
 // Hub ownership. Two ChatHubs, in any namespaces, that use the same hub
@@ -40,11 +41,14 @@ import (
 //
 // A ChatHub that loses creates nothing for the hub beyond its own connection
 // Secret: no chat server Deployment, Service or Ingress and no registration;
-// it never writes or removes the hub's settings, not even when it is
-// deleted. A chat server Deployment it ran before it lost (the owner was
-// created while the cache had not seen it yet) is scaled to zero, so that
-// its pods do not serve users the owner's hub; everything else it created is
-// left alone. A ChatHub being deleted keeps the hub until it is gone, so it
+// it never deletes the hub's settings or touches the owner's handler, not
+// even when it is deleted. What it did before it lost (both created within
+// the same second, or before the cache saw the owner, or the owner moved to
+// its service) is undone as far as it could harm the owner: its chat server
+// Deployment is scaled to zero, so that its pods do not serve users the
+// owner's hub, and the handler URL it registered is removed from the hub's
+// settings (unless the owner uses the same URL); everything else it created
+// is left alone. A ChatHub being deleted keeps the hub until it is gone, so it
 // can remove its handler first; then the watch on ChatHubs reconciles the
 // ChatHubs that shared a key with it, and the next oldest takes over.
 
@@ -110,6 +114,23 @@ func azureKey(resourceID string) string {
 // another, older ChatHub uses hub's hub on the same service; nil when hub
 // owns it.
 func (r *ChatHubReconciler) checkHubOwnership(ctx context.Context, hub *chatv1.ChatHub, conn *connection) (*problem, error) {
+	owner, err := r.hubOwner(ctx, hub, conn)
+	if err != nil || owner == hub {
+		return nil, err
+	}
+	return conflictWith(hub, owner), nil
+}
+
+// conflictWith is the HubConflict problem of hub, whose hub owner owns.
+func conflictWith(hub, owner *chatv1.ChatHub) *problem {
+	return &problem{reason: chatv1.ReasonHubConflict, message: fmt.Sprintf(
+		"Hub %s on %s belongs to ChatHub %s/%s, the oldest ChatHub for it: this ChatHub registers nothing and runs no chat server until that one is gone",
+		EffectiveHub(hub), sourceFor(hub).Service(), owner.Namespace, owner.Name)}
+}
+
+// hubOwner returns the oldest ChatHub among hub and the ChatHubs that share
+// one of its hub keys: hub itself when it owns its hub.
+func (r *ChatHubReconciler) hubOwner(ctx context.Context, hub *chatv1.ChatHub, conn *connection) (*chatv1.ChatHub, error) {
 	owner := hub
 	for _, key := range hubKeys(hub, conn) {
 		var peers chatv1.ChatHubList
@@ -122,12 +143,7 @@ func (r *ChatHubReconciler) checkHubOwnership(ctx context.Context, hub *chatv1.C
 			}
 		}
 	}
-	if owner == hub {
-		return nil, nil
-	}
-	return &problem{reason: chatv1.ReasonHubConflict, message: fmt.Sprintf(
-		"Hub %s on %s belongs to ChatHub %s/%s, the oldest ChatHub for it: this ChatHub registers nothing and runs no chat server until that one is gone",
-		EffectiveHub(hub), sourceFor(hub).Service(), owner.Namespace, owner.Name)}, nil
+	return owner, nil
 }
 
 // older reports whether a was created before b (the UID breaks ties).
@@ -159,6 +175,61 @@ func (r *ChatHubReconciler) standDown(ctx context.Context, hub *chatv1.ChatHub) 
 		return fmt.Errorf("scaling the chat server Deployment to zero: %w", err)
 	}
 	return nil
+}
+
+// standDownFrom is the loser's step: scale its chat server to zero,
+// withdraw the handler it registered before it lost, and report the
+// conflict.
+func (r *ChatHubReconciler) standDownFrom(ctx context.Context, hub, owner *chatv1.ChatHub, src connectionSource, conn *connection) (*problem, registration, error) {
+	conflict := conflictWith(hub, owner)
+	if err := r.standDown(ctx, hub); err != nil {
+		return nil, registration{}, err
+	}
+	reg := standingDown(hub, conflict)
+	done, err := r.withdraw(ctx, hub, owner, src, conn)
+	switch {
+	case err != nil:
+		logf.FromContext(ctx).Info("Withdrawing the event handler registered before the hub conflict", "hub", EffectiveHub(hub), "error", err.Error())
+		reg.retry = true
+	case done:
+		reg.url = ""
+	default:
+		reg.retry = true // look again: the owner may have written the settings at the same time
+	}
+	return conflict, reg, nil
+}
+
+// withdraw removes the handler hub registered before it lost its hub
+// (status.eventHandlerURL; it can happen when two ChatHubs are created
+// within the same second or before the cache saw the owner) from the hub's
+// settings, unless the owner uses the same URL. Nothing else in the
+// settings changes, and they are never deleted: they are the owner's. It
+// reports whether the URL is known to be gone, without writing.
+func (r *ChatHubReconciler) withdraw(ctx context.Context, hub, owner *chatv1.ChatHub, src connectionSource, conn *connection) (bool, error) {
+	url := hub.Status.EventHandlerURL
+	if url == "" || !src.Registers() || url == EventHandlerURL(owner) || url == owner.Status.EventHandlerURL {
+		return true, nil
+	}
+	hubs, err := src.HubSettings(r, conn)
+	if err != nil || hubs == nil {
+		return false, err
+	}
+	name := EffectiveHub(hub)
+	current, err := hubs.Get(ctx, name)
+	if webpubsub.IsNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading the settings of hub %s: %w", name, err)
+	}
+	rest, _ := withoutHandlers(current, []string{url})
+	if len(rest.Properties.EventHandlers) == len(current.Properties.EventHandlers) {
+		return true, nil
+	}
+	if _, err := hubs.CreateOrUpdate(ctx, name, rest); err != nil {
+		return false, fmt.Errorf("writing the settings of hub %s: %w", name, err)
+	}
+	return false, nil
 }
 
 // standingDown is the registration outcome of a ChatHub that does not

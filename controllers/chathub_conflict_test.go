@@ -258,3 +258,67 @@ func TestStatusOnlyUpdatesDoNotReconcile(t *testing.T) {
 		return nil
 	})
 }
+
+func TestLoserWithdrawsOnlyItsOwnHandler(t *testing.T) {
+	const ownerURL, loserURL = "http://chat.team-a.svc/eventhandler", "http://chat.team-b.svc/eventhandler"
+	other := webpubsub.EventHandlerSettings{URLTemplate: "https://audit.example.com/events", UserEventPattern: "*"}
+	tests := map[string]struct {
+		registered string // the loser's status.eventHandlerURL
+		ownerSpec  string // the owner's spec.eventHandler.url
+		want       []string
+	}{
+		"the handler the loser registered is removed": {
+			registered: loserURL, want: []string{ownerURL, other.URLTemplate},
+		},
+		"a loser that registered nothing changes nothing": {
+			want: []string{ownerURL, loserURL, other.URLTemplate},
+		},
+		"the owner's URL is never removed": {
+			registered: "https://chat.example.com/eventhandler", ownerSpec: "https://chat.example.com/eventhandler",
+			want: []string{ownerURL, loserURL, other.URLTemplate},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			hubName := "withdraw_" + randomHex(4)
+			owner := azureHub("chat", "team-a", hubName)
+			owner.Spec.EventHandler.URL = tc.ownerSpec
+			owner.Status.EventHandlerURL = ownerURL
+			loser := azureHub("chat", "team-b", hubName)
+			loser.Status.EventHandlerURL = tc.registered
+			var handlers []webpubsub.EventHandlerSettings
+			for _, u := range []string{ownerURL, loserURL} {
+				handlers = append(handlers, webpubsub.EventHandlerSettings{URLTemplate: u, UserEventPattern: "*"})
+			}
+			handlers = append(handlers, other)
+			if err := suite.azure.store.Set(hubName, &webpubsub.HubSettings{Properties: webpubsub.HubProperties{EventHandlers: handlers}}); err != nil {
+				t.Fatal(err)
+			}
+			defer suite.azure.store.Delete(hubName)
+			src := sourceFor(loser)
+			conflict, reg, err := suite.rec.standDownFrom(suite.ctx, loser, owner, src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conflict.reason != chatv1.ReasonHubConflict || !strings.Contains(conflict.message, "team-a/chat") || reg.reason != chatv1.ReasonHubConflict {
+				t.Errorf("conflict %+v, registration %+v", conflict, reg)
+			}
+			if diff := cmp.Diff(tc.want, azureHandlers(hubName)); diff != "" {
+				t.Errorf("handlers (-want +got):\n%s", diff)
+			}
+			// Once the handler is gone, looking again writes nothing and
+			// status forgets the URL.
+			calls := suite.azure.armCalls.Load()
+			done, err := suite.rec.withdraw(suite.ctx, loser, owner, src, nil)
+			if err != nil || !done {
+				t.Errorf("second withdrawal: done %v, err %v", done, err)
+			}
+			if tc.registered == "" && suite.azure.armCalls.Load() != calls {
+				t.Errorf("a loser that registered nothing called ARM")
+			}
+			if diff := cmp.Diff(tc.want, azureHandlers(hubName)); diff != "" {
+				t.Errorf("handlers after looking again (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

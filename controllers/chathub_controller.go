@@ -115,14 +115,14 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 
 	// Only the owner of the hub goes on (chathub_conflict.go).
-	if obs.conflict, err = r.checkHubOwnership(ctx, hub, conn); err != nil {
+	owner, err := r.hubOwner(ctx, hub, conn)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if obs.conflict != nil {
-		if err := r.standDown(ctx, hub); err != nil {
+	if owner != hub {
+		if obs.conflict, obs.registration, err = r.standDownFrom(ctx, hub, owner, src, conn); err != nil {
 			return ctrl.Result{}, err
 		}
-		obs.registration = standingDown(hub, obs.conflict)
 		r.recordEvents(hub, obs)
 		return r.writeStatus(ctx, hub, obs)
 	}
