@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -318,6 +319,74 @@ func TestLoserWithdrawsOnlyItsOwnHandler(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, azureHandlers(hubName)); diff != "" {
 				t.Errorf("handlers after looking again (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConnectionStringHubsConflictOnceTheEndpointIsKnown(t *testing.T) {
+	host := "conflict-" + randomHex(4) + ".webpubsub.azure.com"
+	teamA, teamB := newNamespace(t), newNamespace(t)
+	for ns, endpoint := range map[string]string{teamA: "https://" + host, teamB: "https://" + strings.ToUpper(host) + "/"} {
+		mustCreate(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "awps", Namespace: ns},
+			Data: map[string][]byte{"connectionString": []byte("Endpoint=" + endpoint + ";AccessKey=" + strings.Repeat("k", 40) + ";Version=1.0;")}})
+	}
+	hub := func(ns string) *chatv1.ChatHub {
+		h := embeddedHub("chat", ns)
+		h.Spec.WebPubSub = chatv1.WebPubSubSource{ConnectionStringSecretRef: &chatv1.SecretKeySelector{Name: "awps"}}
+		return h
+	}
+	mustCreate(t, hub(teamA))
+	created := waitCondition(t, "chat", teamA, chatv1.ConditionConnectionSecretReady, metav1.ConditionTrue, chatv1.ReasonSecretReady).CreationTimestamp
+	time.Sleep(time.Until(created.Add(1100 * time.Millisecond)))
+
+	mustCreate(t, hub(teamB))
+	got := waitCondition(t, "chat", teamB, chatv1.ConditionReady, metav1.ConditionFalse, chatv1.ReasonHubConflict)
+	if msg := findCondition(got, chatv1.ConditionServerAvailable).Message; !strings.Contains(msg, teamA+"/chat") {
+		t.Errorf("message %q does not name the owner", msg)
+	}
+	if c := findCondition(got, chatv1.ConditionConnectionSecretReady); c.Status != metav1.ConditionTrue {
+		t.Errorf("the loser's own connection Secret is not kept: %+v", c)
+	}
+	consistently(t, 2*time.Second, "the loser runs no chat server", func() error {
+		var d appsv1.Deployment
+		if err := getObj(teamB, "chat", &d); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("the loser has a chat server Deployment (err %v)", err)
+		}
+		return nil
+	})
+	waitCondition(t, "chat", teamA, chatv1.ConditionServerAvailable, metav1.ConditionFalse, chatv1.ReasonDeploymentProgressing)
+}
+
+func TestSpecOrMetadataChanged(t *testing.T) {
+	base := func() *chatv1.ChatHub {
+		h := embeddedHub("chat", "team-a")
+		h.Generation = 1
+		h.Finalizers = []string{Finalizer}
+		return h
+	}
+	now := metav1.Now()
+	tests := map[string]struct {
+		change func(h *chatv1.ChatHub)
+		want   bool
+	}{
+		"a status-only update is dropped": {change: func(h *chatv1.ChatHub) {
+			h.Status.Endpoint = "https://x"
+			h.ResourceVersion = "2"
+		}, want: false},
+		"a new generation passes":        {change: func(h *chatv1.ChatHub) { h.Generation = 2 }, want: true},
+		"deletion passes":                {change: func(h *chatv1.ChatHub) { h.DeletionTimestamp = &now }, want: true},
+		"a removed finalizer passes":     {change: func(h *chatv1.ChatHub) { h.Finalizers = nil }, want: true},
+		"a label passes":                 {change: func(h *chatv1.ChatHub) { h.Labels = map[string]string{"a": "b"} }, want: true},
+		"an annotation passes":           {change: func(h *chatv1.ChatHub) { h.Annotations = map[string]string{"a": "b"} }, want: true},
+		"an unchanged object is dropped": {change: func(*chatv1.ChatHub) {}, want: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			old, updated := base(), base()
+			tc.change(updated)
+			if got := specOrMetadataChanged().Update(event.UpdateEvent{ObjectOld: old, ObjectNew: updated}); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
 	}
