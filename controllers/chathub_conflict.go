@@ -124,8 +124,8 @@ func (r *ChatHubReconciler) checkHubOwnership(ctx context.Context, hub *chatv1.C
 // conflictWith is the HubConflict problem of hub, whose hub owner owns.
 func conflictWith(hub, owner *chatv1.ChatHub) *problem {
 	return &problem{reason: chatv1.ReasonHubConflict, message: fmt.Sprintf(
-		"Hub %s on %s belongs to ChatHub %s/%s, the oldest ChatHub for it: this ChatHub registers nothing and runs no chat server until that one is gone",
-		EffectiveHub(hub), sourceFor(hub).Service(), owner.Namespace, owner.Name)}
+		"Hub %s on this service belongs to ChatHub %s/%s, the oldest ChatHub for it: this ChatHub registers nothing and runs no chat server until that one is gone",
+		EffectiveHub(hub), owner.Namespace, owner.Name)}
 }
 
 // hubOwner returns the oldest ChatHub among hub and the ChatHubs that share

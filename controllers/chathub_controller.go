@@ -127,6 +127,10 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return r.writeStatus(ctx, hub, obs)
 	}
 
+	if p := obs.secretProblem; p != nil && p.reason == chatv1.ReasonObjectNotOwned {
+		conn = nil // someone else's Secret: register nothing with it
+	}
+
 	// Objects: a *problem (ObjectNotOwned, InvalidSpec) stops here and
 	// reaches condition ServerAvailable.
 	if hash != "" {

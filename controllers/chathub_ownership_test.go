@@ -46,16 +46,24 @@ func TestObjectsNotOwnedAreLeftAlone(t *testing.T) {
 	tests := map[string]struct {
 		objects  func(ns string) []client.Object
 		wantName string
+		wantCond string // the condition the object blocks
 	}{
 		"a Service the ChatHub did not create": {
 			objects:  func(ns string) []client.Object { return []client.Object{foreignService(ns)} },
-			wantName: "Service api",
+			wantName: "Service api", wantCond: chatv1.ConditionServerAvailable,
 		},
 		"a Deployment (and a Service) the ChatHub did not create": {
 			objects: func(ns string) []client.Object {
 				return []client.Object{foreignDeployment(ns), foreignService(ns)}
 			},
-			wantName: "Deployment api",
+			wantName: "Deployment api", wantCond: chatv1.ConditionServerAvailable,
+		},
+		"a connection Secret the ChatHub did not create": {
+			objects: func(ns string) []client.Object {
+				return []client.Object{&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "api-connection", Namespace: ns},
+					Data: map[string][]byte{"connectionString": []byte("someone else's")}}}
+			},
+			wantName: "Secret api-connection", wantCond: chatv1.ConditionConnectionSecretReady,
 		},
 	}
 	for name, tc := range tests {
@@ -66,12 +74,14 @@ func TestObjectsNotOwnedAreLeftAlone(t *testing.T) {
 				mustCreate(t, o)
 			}
 			mustCreate(t, embeddedHub("api", ns))
-			got := waitCondition(t, "api", ns, chatv1.ConditionServerAvailable, metav1.ConditionFalse, chatv1.ReasonObjectNotOwned)
-			if msg := findCondition(got, chatv1.ConditionServerAvailable).Message; !strings.HasPrefix(msg, tc.wantName+" exists and is not controlled by this ChatHub") {
+			got := waitCondition(t, "api", ns, tc.wantCond, metav1.ConditionFalse, chatv1.ReasonObjectNotOwned)
+			if msg := findCondition(got, tc.wantCond).Message; !strings.HasPrefix(msg, tc.wantName+" exists and is not controlled by this ChatHub") {
 				t.Errorf("message %q does not name %s", msg, tc.wantName)
 			}
 			waitCondition(t, "api", ns, chatv1.ConditionReady, metav1.ConditionFalse, chatv1.ReasonObjectNotOwned)
-			waitCondition(t, "api", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionFalse, chatv1.ReasonObjectNotOwned)
+			if c := findCondition(got, chatv1.ConditionEventHandlerRegistered); c.Status != metav1.ConditionFalse {
+				t.Errorf("registered although an object is not the ChatHub's: %+v", c)
+			}
 			ev := waitEvent(t, "api", ns, chatv1.ReasonObjectNotOwned, corev1.EventTypeWarning)
 			if !strings.Contains(ev.Note, tc.wantName) {
 				t.Errorf("event note %q does not name %s", ev.Note, tc.wantName)
@@ -95,6 +105,10 @@ func TestObjectsNotOwnedAreLeftAlone(t *testing.T) {
 					case *appsv1.Deployment:
 						if diff := cmp.Diff(map[string]string{"app": "legacy"}, n.Spec.Selector.MatchLabels); diff != "" {
 							return fmt.Errorf("Deployment selector (-want +got):\n%s", diff)
+						}
+					case *corev1.Secret:
+						if string(n.Data["connectionString"]) != "someone else's" || len(n.Data) != 1 {
+							return fmt.Errorf("the Secret's data changed")
 						}
 					}
 				}
