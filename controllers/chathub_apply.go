@@ -54,6 +54,9 @@ func (r *ChatHubReconciler) ensureChatServer(ctx context.Context, hub *chatv1.Ch
 func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.ChatHub, want *appsv1.Deployment) (*appsv1.Deployment, error) {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, d, func() error {
+		if err := mustControl(hub, d, "Deployment"); err != nil {
+			return err
+		}
 		d.Labels = mergeLabels(d.Labels, want.Labels)
 		if d.CreationTimestamp.IsZero() {
 			d.Spec.Selector = want.Spec.Selector // immutable once created
@@ -79,7 +82,7 @@ func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.Cha
 		d.Spec.Template.Annotations = annotations
 		return ctrl.SetControllerReference(hub, d, r.Scheme)
 	})
-	return d, err
+	return d, applyError("Deployment", want.Name, err)
 }
 
 // ensurePodDisruptionBudget applies the chat server's PodDisruptionBudget
@@ -124,13 +127,16 @@ func (r *ChatHubReconciler) ensurePodDisruptionBudget(ctx context.Context, hub *
 func (r *ChatHubReconciler) applyService(ctx context.Context, hub *chatv1.ChatHub, want *corev1.Service) error {
 	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, s, func() error {
+		if err := mustControl(hub, s, "Service"); err != nil {
+			return err
+		}
 		s.Labels = mergeLabels(s.Labels, want.Labels)
 		s.Spec.Type = want.Spec.Type
 		s.Spec.Selector = want.Spec.Selector
 		s.Spec.Ports = want.Spec.Ports
 		return ctrl.SetControllerReference(hub, s, r.Scheme)
 	})
-	return err
+	return applyError("Service", want.Name, err)
 }
 
 // ensureIngress applies the Ingress when spec.ingress is set and deletes the
@@ -156,6 +162,9 @@ func (r *ChatHubReconciler) ensureIngress(ctx context.Context, hub *chatv1.ChatH
 	}
 	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, ing, func() error {
+		if err := mustControl(hub, ing, "Ingress"); err != nil {
+			return err
+		}
 		ing.Labels = mergeLabels(ing.Labels, want.Labels)
 		ing.Annotations = mergeLabels(ing.Annotations, want.Annotations)
 		if want.Spec.IngressClassName != nil {
@@ -165,7 +174,7 @@ func (r *ChatHubReconciler) ensureIngress(ctx context.Context, hub *chatv1.ChatH
 		ing.Spec.TLS = want.Spec.TLS
 		return ctrl.SetControllerReference(hub, ing, r.Scheme)
 	})
-	if err != nil {
+	if err := applyError("Ingress", want.Name, err); err != nil {
 		return fmt.Errorf("applying the Ingress: %w", err)
 	}
 	return nil

@@ -57,16 +57,22 @@ func (r *ChatHubReconciler) ensureConnectionSecret(ctx context.Context, hub *cha
 			}
 			return "", fmt.Errorf("getting the connection Secret: %w", err)
 		}
+		if err := mustControl(hub, s, "Secret"); err != nil {
+			return "", err
+		}
 		return ConnectionHash(s.Data), nil
 	}
 	data := conn.secretData()
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, s, func() error {
+		if err := mustControl(hub, s, "Secret"); err != nil {
+			return err
+		}
 		s.Labels = mergeLabels(s.Labels, Labels(hub, "connection"))
 		s.Type = corev1.SecretTypeOpaque
 		s.Data = data
 		return ctrl.SetControllerReference(hub, s, r.Scheme)
 	})
-	if err != nil {
+	if err := applyError("Secret", s.Name, err); err != nil {
 		return "", fmt.Errorf("writing the connection Secret: %w", err)
 	}
 	return ConnectionHash(data), nil

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -82,8 +83,8 @@ type ChatHubReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile makes one ChatHub real: get → deletion → finalizer → connection
-// → connection Secret → PubSub service → chat server → Ingress →
-// registration → status.
+// → connection Secret → hub ownership → PubSub service → chat server →
+// Ingress → registration → status.
 func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	hub := &chatv1.ChatHub{}
 	if err := r.Get(ctx, req.NamespacedName, hub); err != nil {
@@ -105,7 +106,7 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 
 	hash, err := r.ensureConnectionSecret(ctx, hub, conn)
-	if err != nil {
+	if !asProblem(err, &obs.secretProblem) {
 		return ctrl.Result{}, err
 	}
 	if conn != nil {
@@ -113,24 +114,54 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	if hash != "" {
 		obs.secretName = ConnectionSecretName(hub)
-		if obs.sourceDeployments, err = src.EnsureObjects(ctx, r, hash); err != nil {
+	}
+
+	// Only the owner of the hub goes on (chathub_conflict.go).
+	owner, err := r.hubOwner(ctx, hub, conn)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if owner != hub {
+		if obs.conflict, obs.registration, err = r.standDownFrom(ctx, hub, owner, src, conn); err != nil {
 			return ctrl.Result{}, err
 		}
-		if obs.server, err = r.ensureChatServer(ctx, hub, hash); err != nil {
+		r.recordEvents(hub, obs)
+		return r.writeStatus(ctx, hub, obs)
+	}
+
+	if p := obs.secretProblem; p != nil && p.reason == chatv1.ReasonObjectNotOwned {
+		conn = nil // someone else's Secret: register nothing with it
+	}
+
+	// Objects: a *problem (ObjectNotOwned, InvalidSpec) stops here and
+	// reaches condition ServerAvailable.
+	if hash != "" {
+		if obs.sourceDeployments, err = src.EnsureObjects(ctx, r, hash); !asProblem(err, &obs.serverProblem) {
 			return ctrl.Result{}, err
+		}
+		if obs.serverProblem == nil {
+			if obs.server, err = r.ensureChatServer(ctx, hub, hash); !asProblem(err, &obs.serverProblem) {
+				return ctrl.Result{}, err
+			}
 		}
 	}
-	if err := r.ensureIngress(ctx, hub); err != nil {
-		return ctrl.Result{}, err
+	if obs.serverProblem == nil {
+		if err := r.ensureIngress(ctx, hub); !asProblem(err, &obs.serverProblem) {
+			return ctrl.Result{}, err
+		}
 	}
 
 	var hubs HubSettingsClient
-	if conn != nil && src.Registers() {
+	if conn != nil && src.Registers() && obs.serverProblem == nil {
 		if hubs, err = src.HubSettings(r, conn); err != nil {
 			return ctrl.Result{}, fmt.Errorf("opening the hub settings of %s: %w", src.Service(), err)
 		}
 	}
-	obs.registration = r.ensureRegistration(ctx, hub, src, conn, hubs)
+	if obs.serverProblem != nil {
+		obs.registration = standingDown(hub, obs.serverProblem)
+	} else {
+		obs.registration = r.ensureRegistration(ctx, hub, src, conn, hubs)
+	}
 
 	r.recordEvents(hub, obs)
 	return r.writeStatus(ctx, hub, obs)
@@ -238,8 +269,13 @@ func (r *ChatHubReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return fmt.Errorf("indexing ChatHubs by the objects their source references: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &chatv1.ChatHub{}, hubKeyIndex, indexHubKeys); err != nil {
+		return fmt.Errorf("indexing ChatHubs by their hub: %w", err)
+	}
+	peers, peersChanged := r.hubPeersHandler()
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&chatv1.ChatHub{}).
+		For(&chatv1.ChatHub{}, builder.WithPredicates(specOrMetadataChanged())).
+		Watches(&chatv1.ChatHub{}, peers, builder.WithPredicates(peersChanged)).
 		Owns(&corev1.Secret{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).

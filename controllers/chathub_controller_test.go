@@ -126,7 +126,7 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 	}
 	// No pods run in envtest, so the server is never available and Ready is False.
 	waitCondition(t, "lobby", ns, chatv1.ConditionServerAvailable, metav1.ConditionFalse, chatv1.ReasonDeploymentProgressing)
-	waitCondition(t, "lobby", ns, chatv1.ConditionReady, metav1.ConditionFalse, chatv1.ReasonNotReady)
+	waitCondition(t, "lobby", ns, chatv1.ConditionReady, metav1.ConditionFalse, chatv1.ReasonDeploymentProgressing)
 
 	// A second look changes nothing: the desired objects are applied without drift.
 	rv := server.ResourceVersion
@@ -267,7 +267,7 @@ func TestBadSourceSecret(t *testing.T) {
 			if strings.Contains(string(raw), secretText) {
 				t.Errorf("status leaks the Secret's content: %s", raw)
 			}
-			waitCondition(t, "broken", ns, chatv1.ConditionReady, metav1.ConditionFalse, chatv1.ReasonNotReady)
+			waitCondition(t, "broken", ns, chatv1.ConditionReady, metav1.ConditionFalse, tc.wantReason)
 			ev := waitEvent(t, "broken", ns, tc.wantReason, corev1.EventTypeWarning)
 			if strings.Contains(ev.Note, secretText) {
 				t.Errorf("event leaks the Secret's content: %s", ev.Note)

@@ -41,8 +41,16 @@ func (r *ChatHubReconciler) finalize(ctx context.Context, hub *chatv1.ChatHub) (
 		return ctrl.Result{}, err
 	}
 	hubName := EffectiveHub(hub)
-	err = r.unregister(ctx, hub, src, conn)
+	conflict, err := r.checkHubOwnership(ctx, hub, conn)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if conflict == nil {
+		err = r.unregister(ctx, hub, src, conn)
+	}
 	switch {
+	case conflict != nil:
+		// It never registered: the hub and its settings belong to another ChatHub.
 	case err == nil:
 		r.Recorder.Eventf(hub, nil, corev1.EventTypeNormal, chatv1.ReasonUnregistered, "Unregister",
 			"Removed the event handler of hub %s", hubName)

@@ -3,6 +3,7 @@
 package controllers
 
 import (
+	"cmp"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,6 +32,12 @@ type observation struct {
 	// chat server (the embedded PubSub service); empty while there is no
 	// connection Secret.
 	sourceDeployments []namedDeployment
+	// conflict is why this ChatHub does not own its hub (HubConflict);
+	// nil when it owns it.
+	conflict *problem
+	// serverProblem is why the objects of the chat server could not be
+	// applied (ObjectNotOwned, InvalidSpec); nil when they were.
+	serverProblem *problem
 	// registration is the outcome of the registration step.
 	registration registration
 	url          string
@@ -63,6 +70,7 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 		}
 		st.ReadyReplicas = obs.server.Status.ReadyReplicas
 	}
+	st.ReplicasReady = fmt.Sprintf("%d/%d", st.ReadyReplicas, st.Replicas)
 
 	set := func(typ string, ok bool, reason, msg string) metav1.Condition {
 		c := metav1.Condition{Type: typ, Status: metav1.ConditionFalse, Reason: reason, Message: msg,
@@ -100,25 +108,31 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 		}
 		msg += " are available"
 	}
+	if p := cmp.Or(obs.conflict, obs.serverProblem); p != nil {
+		ok, reason, msg = false, p.reason, p.message
+	}
 	serverCond := set(chatv1.ConditionServerAvailable, ok, reason, msg)
 
 	reg := obs.registration
 	regCond := set(chatv1.ConditionEventHandlerRegistered, reg.status == metav1.ConditionTrue, reg.reason, reg.message)
 
-	ready, readyMsg := true, "The chat is ready at "+obs.url
-	for _, c := range []metav1.Condition{secretCond, serverCond, regCond} {
+	// Ready's reason is the reason of the condition that holds it back; a
+	// conflict comes first: nothing else matters while another ChatHub owns
+	// the hub.
+	ready, readyReason, readyMsg := true, chatv1.ReasonReady, "The chat is ready at "+obs.url
+	holders := []metav1.Condition{secretCond, serverCond, regCond}
+	if obs.conflict != nil {
+		holders = []metav1.Condition{serverCond}
+	}
+	for _, c := range holders {
 		if c.Status == metav1.ConditionTrue || c.Reason == chatv1.ReasonManualRegistrationRequired {
 			continue
 		}
-		ready, readyMsg = false, fmt.Sprintf("%s is False (%s): %s", c.Type, c.Reason, c.Message)
+		ready, readyReason, readyMsg = false, c.Reason, fmt.Sprintf("%s is False: %s", c.Type, c.Message)
 		break
 	}
 	if ready && reg.reason == chatv1.ReasonManualRegistrationRequired {
 		readyMsg += "; the event handler must be registered by hand (see condition EventHandlerRegistered)"
-	}
-	readyReason := chatv1.ReasonReady
-	if !ready {
-		readyReason = chatv1.ReasonNotReady
 	}
 	set(chatv1.ConditionReady, ready, readyReason, readyMsg)
 	return st

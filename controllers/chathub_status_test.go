@@ -61,7 +61,7 @@ func TestComputeStatus(t *testing.T) {
 				sourceDeployments: []namedDeployment{{"PubSub service", deployment("c-pubsub", 1, 0)}}, registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "False", "DeploymentProgressing"},
-				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "NotReady"}},
+				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "DeploymentProgressing"}},
 			wantReady: 1, wantSecret: "c-connection",
 		},
 		"a missing source Secret makes everything wait": {
@@ -70,7 +70,7 @@ func TestComputeStatus(t *testing.T) {
 				registration:  registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired, message: "by hand"}},
 			want: []short{
 				{"ConnectionSecretReady", "False", "SourceSecretNotFound"}, {"ServerAvailable", "False", "DeploymentProgressing"},
-				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "NotReady"}},
+				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "SourceSecretNotFound"}},
 		},
 		"manual registration does not hold back Ready": {
 			obs: observation{source: chatv1.SourceConnectionString, secretName: "c-connection", server: deployment("c", 1, 1),
@@ -80,11 +80,29 @@ func TestComputeStatus(t *testing.T) {
 				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "True", "Ready"}},
 			wantReady: 1, wantSecret: "c-connection",
 		},
+		"a hub conflict is the cause, before anything else": {
+			obs: observation{source: chatv1.SourceAzure,
+				secretProblem: &problem{reason: chatv1.ReasonListKeysFailed, message: "ARM down"},
+				conflict:      &problem{reason: chatv1.ReasonHubConflict, message: "owned by team-a/lobby"},
+				registration:  registration{status: metav1.ConditionFalse, reason: chatv1.ReasonHubConflict, message: "owned by team-a/lobby"}},
+			want: []short{
+				{"ConnectionSecretReady", "False", "ListKeysFailed"}, {"ServerAvailable", "False", "HubConflict"},
+				{"EventHandlerRegistered", "False", "HubConflict"}, {"Ready", "False", "HubConflict"}},
+		},
+		"an object not owned is the cause": {
+			obs: observation{source: chatv1.SourceEmbedded, secretName: "c-connection",
+				serverProblem: &problem{reason: chatv1.ReasonObjectNotOwned, message: "Service c exists"},
+				registration:  registration{status: metav1.ConditionFalse, reason: chatv1.ReasonObjectNotOwned, message: "Service c exists"}},
+			want: []short{
+				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "False", "ObjectNotOwned"},
+				{"EventHandlerRegistered", "False", "ObjectNotOwned"}, {"Ready", "False", "ObjectNotOwned"}},
+			wantSecret: "c-connection",
+		},
 		"a server scaled to zero is not available": {
 			obs: observation{source: chatv1.SourceAzure, secretName: "c-connection", server: deployment("c", 0, 0), registration: registered},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "False", "ScaledToZero"},
-				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "NotReady"}},
+				{"EventHandlerRegistered", "True", "Registered"}, {"Ready", "False", "ScaledToZero"}},
 			wantSecret: "c-connection",
 		},
 	}
@@ -128,5 +146,24 @@ func TestComputeStatusKeepsTransitionTimes(t *testing.T) {
 		if !c.LastTransitionTime.Equal(&want) {
 			t.Errorf("%s: lastTransitionTime %s, want %s", c.Type, c.LastTransitionTime, want)
 		}
+	}
+}
+
+func TestReplicasReady(t *testing.T) {
+	tests := map[string]struct {
+		server *appsv1.Deployment
+		want   string
+	}{
+		"no Deployment yet":        {want: "0/0"},
+		"one of two pods is ready": {server: deployment("c", 2, 1), want: "1/2"},
+		"all pods are ready":       {server: deployment("c", 3, 3), want: "3/3"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := computeStatus(chatv1.ChatHubStatus{}, observation{server: tc.server}, metav1.Now())
+			if st.ReplicasReady != tc.want {
+				t.Errorf("replicasReady %q, want %q", st.ReplicasReady, tc.want)
+			}
+		})
 	}
 }

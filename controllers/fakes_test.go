@@ -43,6 +43,16 @@ type fakeCluster struct {
 	servers []*httptest.Server
 	emus    []*pubsub.Server
 	down    syncMap[string, bool]
+	// hits counts the requests each in-cluster address received.
+	hits syncMap[string, *atomic.Int64]
+}
+
+// requests is the number of requests addr (host:port) received.
+func (f *fakeCluster) requests(addr string) int64 {
+	if n, ok := f.hits.load(addr); ok {
+		return n.Load()
+	}
+	return 0
 }
 
 func newFakeCluster(c client.Client) *fakeCluster {
@@ -114,7 +124,13 @@ func (f *fakeCluster) route(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	srv := httptest.NewServer(h)
+	hits := new(atomic.Int64)
+	f.hits.store(addr, hits)
+	next := h
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		next.ServeHTTP(w, r)
+	}))
 	f.servers = append(f.servers, srv)
 	f.routes[addr] = srv.Listener.Addr().String()
 	return f.routes[addr], nil

@@ -69,6 +69,11 @@ type connectionSource interface {
 	DeletedWithHub() string
 	// Service names the service the ChatHub uses, for messages.
 	Service() string
+	// ServiceKeys name the service for hub ownership (chathub_conflict.go):
+	// two ChatHubs with a key in common use the same service. They depend
+	// on the ChatHub (spec and status.endpoint) and on conn, the connection
+	// just resolved (nil when unknown), so that the cache can index them.
+	ServiceKeys(conn *connection) []string
 }
 
 // sourceFor returns the source of hub. The API server admits exactly one of

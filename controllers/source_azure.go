@@ -85,3 +85,8 @@ func (azureSource) DeletedWithHub() string { return "" }
 
 // Service is the resource ID.
 func (s azureSource) Service() string { return s.spec.ResourceID }
+
+// ServiceKeys are the resource ID and, once known, the endpoint.
+func (s azureSource) ServiceKeys(conn *connection) []string {
+	return append([]string{azureKey(s.spec.ResourceID)}, endpointKeys(s.hub, conn)...)
+}

@@ -107,6 +107,12 @@ func (embeddedSource) DeletedWithHub() string { return "the PubSub service" }
 
 func (s embeddedSource) Service() string { return statusEndpoint(s.hub) }
 
+// ServiceKeys is the endpoint of the ChatHub's own service: no other
+// embedded ChatHub shares it, but a connection string may point at it.
+func (s embeddedSource) ServiceKeys(*connection) []string {
+	return []string{endpointKey(EmbeddedEndpoint(s.hub).String())}
+}
+
 // EmbeddedResourceID is the resource the PubSub service of hub answers to.
 // The PubSub service serves one resource; the ID only shapes the URL.
 func EmbeddedResourceID(hub *chatv1.ChatHub) webpubsub.ResourceID {

@@ -98,3 +98,7 @@ func (secretSource) HubSettings(*ChatHubReconciler, *connection) (HubSettingsCli
 func (secretSource) DeletedWithHub() string { return "" }
 
 func (s secretSource) Service() string { return statusEndpoint(s.hub) }
+
+// ServiceKeys is the endpoint, known once the user's Secret has been read
+// (from conn, or status.endpoint after a reconcile recorded it).
+func (s secretSource) ServiceKeys(conn *connection) []string { return endpointKeys(s.hub, conn) }

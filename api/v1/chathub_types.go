@@ -358,6 +358,11 @@ type ChatHubStatus struct {
 	// readyReplicas is the number of chat server pods ready to serve.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// replicasReady is readyReplicas/replicas (e.g. "1/2"), for the
+	// Replicas printer column.
+	// +optional
+	ReplicasReady string `json:"replicasReady,omitempty"`
 }
 
 // ChatHub is a real-time chat on Azure Web PubSub (or ChatHub's own PubSub
@@ -371,9 +376,10 @@ type ChatHubStatus struct {
 // +kubebuilder:printcolumn:name="Hub",type=string,JSONPath=`.status.hub`
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.source`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Replicas",type=string,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Replicas",type=string,JSONPath=`.status.replicasReady`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ChatHub struct {
 	metav1.TypeMeta `json:",inline"`

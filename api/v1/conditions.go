@@ -23,9 +23,28 @@ const (
 const (
 	// ReasonReady: the condition holds.
 	ReasonReady = "Ready"
-	// ReasonNotReady: Ready is False because another condition is not True;
-	// the message names it.
+	// ReasonNotReady is no longer set: Ready=False carries the reason of the
+	// condition that holds it back, so that `kubectl get chub -o wide` shows
+	// the cause.
+	//
+	// Deprecated: read the reason of Ready, which is the cause.
 	ReasonNotReady = "NotReady"
+
+	// ReasonHubConflict: another, older ChatHub (the owner, named in the
+	// message as namespace/name) uses the same hub on the same service
+	// (endpoint or ARM resource ID; hub names compare case-insensitively).
+	// This ChatHub registers nothing and runs no chat server until the
+	// owner is gone. Set on ServerAvailable, EventHandlerRegistered and
+	// Ready.
+	ReasonHubConflict = "HubConflict"
+	// ReasonObjectNotOwned: an object with the name the operator wants
+	// exists and is not controlled by this ChatHub; it is left as it is.
+	// The message names its kind and name.
+	ReasonObjectNotOwned = "ObjectNotOwned"
+	// ReasonInvalidSpec: the API server refused an object the operator
+	// built from the spec (e.g. spec.server.resources with requests above
+	// limits); the message is the API server's.
+	ReasonInvalidSpec = "InvalidSpec"
 
 	// ReasonSecretReady: the connection Secret is up to date.
 	ReasonSecretReady = "SecretReady"
