@@ -109,6 +109,9 @@ func (r *ChatHubReconciler) ensurePodDisruptionBudget(ctx context.Context, hub *
 	}
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, pdb, func() error {
+		if err := mustControl(hub, pdb, "PodDisruptionBudget"); err != nil {
+			return err
+		}
 		pdb.Labels = mergeLabels(pdb.Labels, want.Labels)
 		pdb.Spec.MinAvailable = nil
 		pdb.Spec.MaxUnavailable = want.Spec.MaxUnavailable
@@ -116,10 +119,7 @@ func (r *ChatHubReconciler) ensurePodDisruptionBudget(ctx context.Context, hub *
 		pdb.Spec.UnhealthyPodEvictionPolicy = want.Spec.UnhealthyPodEvictionPolicy
 		return ctrl.SetControllerReference(hub, pdb, r.Scheme)
 	})
-	if err != nil {
-		return fmt.Errorf("applying the PodDisruptionBudget: %w", err)
-	}
-	return nil
+	return applyError("PodDisruptionBudget", want.Name, err)
 }
 
 // applyService creates or patches a Service; the fields the API server
