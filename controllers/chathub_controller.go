@@ -6,6 +6,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,6 +69,15 @@ type ChatHubReconciler struct {
 	DeleteTimeout time.Duration
 	// MaxConcurrentReconciles is the number of parallel reconciles (default 4).
 	MaxConcurrentReconciles int
+	// ReconcileTimeout bounds the outside calls of one reconcile (ARM, hub
+	// settings, handshake, Entra), each also bounded on its own (default
+	// 30s). Long-running hub operations are not waited for: they are kept
+	// in status.pendingOperation and polled on later reconciles.
+	ReconcileTimeout time.Duration
+	// KeysTTL is how long an ARM listKeys result is reused (default 10m).
+	KeysTTL time.Duration
+
+	keys keyCache
 }
 
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=chathubs,verbs=get;list;watch;update;patch
@@ -93,11 +103,15 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.ensureFinalizer(ctx, hub); err != nil {
 		return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
 	}
+	// Outside calls share a deadline; writes to the API server do not, so
+	// that a timeout still reaches status.
+	octx, cancel := context.WithTimeout(ctx, cmp.Or(r.ReconcileTimeout, 30*time.Second))
+	defer cancel()
 	src := sourceFor(hub)
 	obs := observation{generation: hub.Generation, hub: EffectiveHub(hub), source: src.Kind(), url: ChatURL(hub)}
 
 	// Gather inputs: the connection (from a Secret, ARM listKeys, a key).
-	conn, err := src.Resolve(ctx, r)
+	conn, err := src.Resolve(octx, r)
 	if !asProblem(err, &obs.secretProblem) {
 		return ctrl.Result{}, err
 	}
@@ -128,7 +142,7 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			return ctrl.Result{}, fmt.Errorf("opening the hub settings of %s: %w", src.Service(), err)
 		}
 	}
-	obs.registration = r.ensureRegistration(ctx, hub, src, conn, hubs)
+	obs.registration = r.ensureRegistration(octx, hub, src, conn, hubs)
 
 	r.recordEvents(hub, obs)
 	return r.writeStatus(ctx, hub, obs)
@@ -171,6 +185,10 @@ func (r *ChatHubReconciler) writeStatus(ctx context.Context, hub *chatv1.ChatHub
 func (r *ChatHubReconciler) requeueAfter(hub *chatv1.ChatHub, obs observation) time.Duration {
 	failing := ""
 	switch {
+	case obs.secretProblem != nil && obs.secretProblem.wait > 0:
+		return obs.secretProblem.wait
+	case obs.registration.wait > 0:
+		return obs.registration.wait
 	case obs.secretProblem != nil && obs.secretProblem.retry:
 		failing = chatv1.ConditionConnectionSecretReady
 	case obs.registration.retry:
@@ -271,6 +289,12 @@ func (r *ChatHubReconciler) setDefaults() {
 	}
 	if r.MaxConcurrentReconciles <= 0 {
 		r.MaxConcurrentReconciles = 4
+	}
+	if r.ReconcileTimeout <= 0 {
+		r.ReconcileTimeout = 30 * time.Second
+	}
+	if r.KeysTTL <= 0 {
+		r.KeysTTL = 10 * time.Minute
 	}
 }
 

@@ -51,7 +51,13 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 	st.Hub = obs.hub
 	st.Source = obs.source
 	st.URL = obs.url
-	st.EventHandlerURL = obs.registration.url
+	if obs.registration.report {
+		st.EventHandlerURL = obs.registration.url
+	}
+	if obs.registration.setRegistered {
+		st.RegisteredEventHandlers = obs.registration.registered
+	}
+	st.PendingOperation = obs.registration.pending.DeepCopy()
 	if obs.endpoint != "" {
 		st.Endpoint = obs.endpoint
 	}
@@ -104,17 +110,21 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 
 	reg := obs.registration
 	regCond := set(chatv1.ConditionEventHandlerRegistered, reg.status == metav1.ConditionTrue, reg.reason, reg.message)
+	if reg.status == metav1.ConditionUnknown {
+		regCond.Status = metav1.ConditionUnknown
+		meta.SetStatusCondition(&st.Conditions, regCond)
+	}
 
 	ready, readyMsg := true, "The chat is ready at "+obs.url
 	for _, c := range []metav1.Condition{secretCond, serverCond, regCond} {
-		if c.Status == metav1.ConditionTrue || c.Reason == chatv1.ReasonManualRegistrationRequired {
+		if c.Status == metav1.ConditionTrue || c.Reason == chatv1.ReasonManual {
 			continue
 		}
-		ready, readyMsg = false, fmt.Sprintf("%s is False (%s): %s", c.Type, c.Reason, c.Message)
+		ready, readyMsg = false, fmt.Sprintf("%s is %s (%s): %s", c.Type, c.Status, c.Reason, c.Message)
 		break
 	}
-	if ready && reg.reason == chatv1.ReasonManualRegistrationRequired {
-		readyMsg += "; the event handler must be registered by hand (see condition EventHandlerRegistered)"
+	if ready && reg.reason == chatv1.ReasonManual {
+		readyMsg += "; the event handler is registered by hand (spec.eventHandler.registration: Manual)"
 	}
 	readyReason := chatv1.ReasonReady
 	if !ready {

@@ -72,12 +72,20 @@ func TestComputeStatus(t *testing.T) {
 				{"ConnectionSecretReady", "False", "SourceSecretNotFound"}, {"ServerAvailable", "False", "DeploymentProgressing"},
 				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "NotReady"}},
 		},
-		"manual registration does not hold back Ready": {
+		"a handler to register by hand holds back Ready": {
 			obs: observation{source: chatv1.SourceConnectionString, secretName: "c-connection", server: deployment("c", 1, 1),
 				registration: registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired, message: "by hand"}},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "True", "DeploymentAvailable"},
-				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "True", "Ready"}},
+				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "NotReady"}},
+			wantReady: 1, wantSecret: "c-connection",
+		},
+		"registration Manual does not hold back Ready": {
+			obs: observation{source: chatv1.SourceConnectionString, secretName: "c-connection", server: deployment("c", 1, 1),
+				registration: registration{status: metav1.ConditionUnknown, reason: chatv1.ReasonManual, message: "by hand"}},
+			want: []short{
+				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "True", "DeploymentAvailable"},
+				{"EventHandlerRegistered", "Unknown", "Manual"}, {"Ready", "True", "Ready"}},
 			wantReady: 1, wantSecret: "c-connection",
 		},
 		"a server scaled to zero is not available": {
