@@ -183,7 +183,7 @@ func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.
 	if op != nil {
 		p := &chatv1.PendingOperation{Action: actionRegister, Hub: hubName, Kind: string(op.Kind), URL: op.URL,
 			EventHandlers: []string{url}, StartTime: metav1.NewTime(r.now())}
-		return inProgress(p, url, op.RetryAfter)
+		return inProgress(p, url, r.pollWait(p, op.RetryAfter))
 	}
 	done.updated = true
 	return done
@@ -202,6 +202,13 @@ func inProgress(p *chatv1.PendingOperation, url string, next time.Duration) regi
 			p.Hub, p.StartTime.UTC().Format(time.RFC3339))}
 }
 
+// pollWait is the wait before the next poll of p: what the service asked
+// for, but at least RetryMin and growing with the operation's age up to
+// RetryMax, so that an operation that never ends costs less and less.
+func (r *ChatHubReconciler) pollWait(p *chatv1.PendingOperation, asked time.Duration) time.Duration {
+	return max(asked, min(max(r.now().Sub(p.StartTime.Time), r.RetryMin), r.RetryMax), time.Millisecond)
+}
+
 // pollPending polls the operation a previous reconcile started. waiting is
 // true when reg is the outcome (the operation runs or failed); false when it
 // ended well and the registration goes on (and checks the result).
@@ -209,7 +216,7 @@ func (r *ChatHubReconciler) pollPending(ctx context.Context, hub *chatv1.ChatHub
 	done, next, err := hubs.PollOperation(ctx, webpubsub.Operation{Kind: webpubsub.OperationKind(p.Kind), URL: p.URL})
 	switch {
 	case !done && err == nil:
-		return inProgress(p, url, next), true
+		return inProgress(p, url, r.pollWait(p, next)), true
 	case !done:
 		reg := r.registrationFailed(hub, url, "polling the operation on", p.Hub, err)
 		if code := webpubsub.StatusCodeOf(err); code >= 400 && code < 500 && code != http.StatusTooManyRequests {

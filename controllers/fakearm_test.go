@@ -31,6 +31,8 @@ const (
 	armDown
 	// armHang accepts requests and never answers (until released).
 	armHang
+	// armThrottled answers 429 with Retry-After: 60.
+	armThrottled
 	// armNeverFinish applies hub-settings PUTs but answers 201 with an
 	// Azure-AsyncOperation that stays Running forever.
 	armNeverFinish
@@ -112,6 +114,10 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case armDown:
 		http.Error(w, `{"error":{"code":"ServiceUnavailable","message":"down for the test"}}`, http.StatusServiceUnavailable)
+		return
+	case armThrottled:
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, `{"error":{"code":"TooManyRequests","message":"slow down"}}`, http.StatusTooManyRequests)
 		return
 	case armHang:
 		select {

@@ -362,3 +362,48 @@ func TestStableError(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryAfterIsHonoured: a 429 is retried after its Retry-After, not
+// after the (much shorter) backoff.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	ns := newNamespace(t)
+	arm := newFakeARM(t, armHealthy)
+	mustCreate(t, azureHub("throttled", ns, arm))
+	waitCondition(t, "throttled", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
+	arm.setMode(armThrottled)
+	setHandlerURL(t, "throttled", ns, "http://throttled."+ns+".svc/eventhandler/v2")
+	h := waitCondition(t, "throttled", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionFalse, chatv1.ReasonRegistrationFailed)
+	if msg := condition(h, chatv1.ConditionEventHandlerRegistered).Message; !strings.Contains(msg, "429 Too Many Requests") {
+		t.Errorf("message %q does not say the service throttled", msg)
+	}
+	// The backoff of this suite would retry about ten times in 3s; the
+	// service asked for 60s. One more call is the reconcile the status
+	// write itself triggers.
+	start := arm.calls.Load()
+	time.Sleep(3 * time.Second)
+	if n := arm.calls.Load() - start; n > 1 {
+		t.Errorf("%d ARM calls in 3s after a 429 with Retry-After: 60", n)
+	}
+}
+
+func TestKeyCache(t *testing.T) {
+	var c keyCache
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.put("r", "cs", t0)
+	if got, ok := c.get("r", t0.Add(9*time.Minute), 10*time.Minute); !ok || got != "cs" {
+		t.Errorf("get within the TTL = %q, %v", got, ok)
+	}
+	if _, ok := c.get("r", t0.Add(10*time.Minute), 10*time.Minute); ok {
+		t.Error("an entry as old as the TTL is still served")
+	}
+	r := &ChatHubReconciler{}
+	r.keys.put("r", "cs", t0)
+	r.noteARMError("r", &webpubsub.ResponseError{StatusCode: 500})
+	if _, ok := r.keys.get("r", t0, time.Hour); !ok {
+		t.Error("a 500 dropped the cached keys")
+	}
+	r.noteARMError("r", fmt.Errorf("wrapped: %w", &webpubsub.ResponseError{StatusCode: 403}))
+	if _, ok := r.keys.get("r", t0, time.Hour); ok {
+		t.Error("a 403 left the cached keys in place")
+	}
+}
