@@ -109,11 +109,12 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 	serverCond := set(chatv1.ConditionServerAvailable, ok, reason, msg)
 
 	reg := obs.registration
-	regCond := set(chatv1.ConditionEventHandlerRegistered, reg.status == metav1.ConditionTrue, reg.reason, reg.message)
-	if reg.status == metav1.ConditionUnknown {
-		regCond.Status = metav1.ConditionUnknown
-		meta.SetStatusCondition(&st.Conditions, regCond)
+	regCond := metav1.Condition{Type: chatv1.ConditionEventHandlerRegistered, Status: reg.status, Reason: reg.reason,
+		Message: reg.message, ObservedGeneration: obs.generation, LastTransitionTime: now}
+	if regCond.Status == "" {
+		regCond.Status = metav1.ConditionFalse
 	}
+	meta.SetStatusCondition(&st.Conditions, regCond)
 
 	ready, readyMsg := true, "The chat is ready at "+obs.url
 	for _, c := range []metav1.Condition{secretCond, serverCond, regCond} {

@@ -137,4 +137,11 @@ func TestComputeStatusKeepsTransitionTimes(t *testing.T) {
 			t.Errorf("%s: lastTransitionTime %s, want %s", c.Type, c.LastTransitionTime, want)
 		}
 	}
+	// Unknown (registration Manual) holds as well.
+	obs.registration = registration{status: metav1.ConditionUnknown, reason: chatv1.ReasonManual, message: "by hand"}
+	fourth := computeStatus(third, obs, t1)
+	fifth := computeStatus(fourth, obs, metav1.NewTime(t1.Add(time.Hour)))
+	if diff := cmp.Diff(fourth, fifth); diff != "" {
+		t.Errorf("an unchanged Manual observation changed the status (-fourth +fifth):\n%s", diff)
+	}
 }
