@@ -170,7 +170,10 @@ func (r *ChatHubReconciler) writeStatus(ctx context.Context, hub *chatv1.ChatHub
 	if equality.Semantic.DeepEqual(st, hub.Status) {
 		return result, nil
 	}
-	patch := client.MergeFrom(hub.DeepCopy())
+	// Optimistic lock: a status computed from a stale read (the cache lags
+	// behind the last write) must not undo what that write recorded, e.g.
+	// a pending operation.
+	patch := client.MergeFromWithOptions(hub.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	hub.Status = st
 	if err := r.Status().Patch(ctx, hub, patch); err != nil {
 		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
@@ -226,7 +229,7 @@ func (r *ChatHubReconciler) recordEvents(hub *chatv1.ChatHub, obs observation) {
 	switch {
 	case reg.updated:
 		r.Recorder.Eventf(hub, nil, corev1.EventTypeNormal, chatv1.ReasonRegistered, "Register", "%s", reg.message)
-	case reg.status == metav1.ConditionFalse && reg.reason != chatv1.ReasonWaitingForSecret &&
+	case reg.status == metav1.ConditionFalse && reg.reason != chatv1.ReasonWaitingForSecret && reg.reason != chatv1.ReasonRegistrationInProgress &&
 		old(chatv1.ConditionEventHandlerRegistered) != "False/"+reg.reason:
 		r.Recorder.Eventf(hub, nil, corev1.EventTypeWarning, reg.reason, "Register", "%s", reg.message)
 	}

@@ -155,10 +155,12 @@ func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.
 			pending: hub.Status.PendingOperation,
 			message: "Waiting for the connection (see condition ConnectionSecretReady)"}
 	}
+	finished := false // a registration operation of an earlier reconcile ended well
 	if op := hub.Status.PendingOperation; op != nil {
 		if reg, waiting := r.pollPending(ctx, hub, hubs, op, url); waiting {
 			return reg
 		}
+		finished = op.Action == actionRegister
 	}
 	checkURL := "http://" + ChatServiceHost(hub) + EventHandlerPath
 	if err := r.CheckHandshake(ctx, checkURL, conn.cs.Endpoint.Hostname()); err != nil {
@@ -174,6 +176,7 @@ func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.
 	done := registration{status: metav1.ConditionTrue, reason: chatv1.ReasonRegistered, message: registered, url: url, report: true,
 		registered: []string{url}, setRegistered: true}
 	if current != nil && equality.Semantic.DeepEqual(current.Properties.EventHandlers, desired.Properties.EventHandlers) {
+		done.updated = finished
 		return done
 	}
 	_, op, err := hubs.BeginCreateOrUpdate(ctx, hubName, desired)

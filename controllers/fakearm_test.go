@@ -33,6 +33,9 @@ const (
 	armHang
 	// armThrottled answers 429 with Retry-After: 60.
 	armThrottled
+	// armFinishLater is armNeverFinish whose operations succeed at their
+	// third poll.
+	armFinishLater
 	// armNeverFinish applies hub-settings PUTs but answers 201 with an
 	// Azure-AsyncOperation that stays Running forever.
 	armNeverFinish
@@ -126,10 +129,14 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"error":{"code":"ServiceUnavailable","message":"released"}}`, http.StatusServiceUnavailable)
 		}
 		return
-	case armNeverFinish:
+	case armNeverFinish, armFinishLater:
 		if strings.Contains(r.URL.Path, "/operationStatuses/") {
-			a.opPolls.Add(1)
+			n := a.opPolls.Add(1)
 			w.Header().Set("Content-Type", "application/json")
+			if armMode(a.mode.Load()) == armFinishLater && n >= 3 {
+				_, _ = w.Write([]byte(`{"status":"Succeeded"}`))
+				return
+			}
 			_, _ = w.Write([]byte(`{"status":"Running"}`))
 			return
 		}

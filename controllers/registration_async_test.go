@@ -407,3 +407,27 @@ func TestKeyCache(t *testing.T) {
 		t.Error("a 403 left the cached keys in place")
 	}
 }
+
+// TestLongOperationIsPolledAcrossReconciles: a PUT answered with an
+// Azure-AsyncOperation is kept in status and polled at later reconciles;
+// when it succeeds the handler is Registered and the operation is gone.
+func TestLongOperationIsPolledAcrossReconciles(t *testing.T) {
+	ns := newNamespace(t)
+	arm := newFakeARM(t, armFinishLater)
+	mustCreate(t, azureHub("later", ns, arm))
+	h := waitCondition(t, "later", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionFalse, chatv1.ReasonRegistrationInProgress)
+	if h.Status.PendingOperation == nil || len(h.Status.RegisteredEventHandlers) != 0 || h.Status.EventHandlerURL != "" {
+		t.Errorf("in progress: pending %+v, registered %v, eventHandlerURL %q", h.Status.PendingOperation,
+			h.Status.RegisteredEventHandlers, h.Status.EventHandlerURL)
+	}
+	h = waitCondition(t, "later", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
+	url := "http://later." + ns + ".svc/eventhandler"
+	if h.Status.PendingOperation != nil || !slices.Equal(h.Status.RegisteredEventHandlers, []string{url}) || h.Status.EventHandlerURL != url {
+		t.Errorf("done: pending %+v, registered %v, eventHandlerURL %q", h.Status.PendingOperation,
+			h.Status.RegisteredEventHandlers, h.Status.EventHandlerURL)
+	}
+	if n := arm.opPolls.Load(); n != 3 {
+		t.Errorf("the operation was polled %d times, want 3 (Running, Running, Succeeded)", n)
+	}
+	waitEvent(t, "later", ns, chatv1.ReasonRegistered, corev1.EventTypeNormal)
+}
