@@ -200,14 +200,19 @@ func (r *ChatHubReconciler) standDownFrom(ctx context.Context, hub, owner *chatv
 }
 
 // withdraw removes the handler hub registered before it lost its hub
-// (status.eventHandlerURL; it can happen when two ChatHubs are created
+// (status.eventHandlerURL and registeredEventHandlers; it can happen when two ChatHubs are created
 // within the same second or before the cache saw the owner) from the hub's
 // settings, unless the owner uses the same URL. Nothing else in the
 // settings changes, and they are never deleted: they are the owner's. It
 // reports whether the URL is known to be gone, without writing.
 func (r *ChatHubReconciler) withdraw(ctx context.Context, hub, owner *chatv1.ChatHub, src connectionSource, conn *connection) (bool, error) {
-	url := hub.Status.EventHandlerURL
-	if url == "" || !src.Registers() || url == EventHandlerURL(owner) || url == owner.Status.EventHandlerURL {
+	var urls []string
+	for _, u := range previousHandlers(hub) {
+		if u != EventHandlerURL(owner) && !slices.Contains(previousHandlers(owner), u) && !slices.Contains(urls, u) {
+			urls = append(urls, u)
+		}
+	}
+	if len(urls) == 0 || !src.Registers() {
 		return true, nil
 	}
 	hubs, err := src.HubSettings(r, conn)
@@ -222,12 +227,13 @@ func (r *ChatHubReconciler) withdraw(ctx context.Context, hub, owner *chatv1.Cha
 	if err != nil {
 		return false, fmt.Errorf("reading the settings of hub %s: %w", name, err)
 	}
-	rest, _ := withoutHandlers(current, []string{url})
+	rest, _ := withoutHandlers(current, urls)
 	if len(rest.Properties.EventHandlers) == len(current.Properties.EventHandlers) {
 		return true, nil
 	}
-	if _, err := hubs.CreateOrUpdate(ctx, name, rest); err != nil {
-		return false, fmt.Errorf("writing the settings of hub %s: %w", name, err)
+	// Not waited for: the next reconcile reads the settings again.
+	if _, _, err := hubs.BeginCreateOrUpdate(ctx, name, rest); err != nil {
+		return false, fmt.Errorf("writing the settings of hub %s: %s", name, stableError(err))
 	}
 	return false, nil
 }

@@ -5,6 +5,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +27,9 @@ type problem struct {
 	// service failed), so the reconcile looks again with backoff rather
 	// than waiting for the user to change something.
 	retry bool
+	// wait, when set, is the wait the outside service asked for (429
+	// Retry-After) instead of the backoff.
+	wait time.Duration
 }
 
 func (p *problem) Error() string { return p.reason + ": " + p.message }

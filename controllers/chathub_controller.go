@@ -6,6 +6,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,15 @@ type ChatHubReconciler struct {
 	DeleteTimeout time.Duration
 	// MaxConcurrentReconciles is the number of parallel reconciles (default 4).
 	MaxConcurrentReconciles int
+	// ReconcileTimeout bounds the outside calls of one reconcile (ARM, hub
+	// settings, handshake, Entra), each also bounded on its own (default
+	// 30s). Long-running hub operations are not waited for: they are kept
+	// in status.pendingOperation and polled on later reconciles.
+	ReconcileTimeout time.Duration
+	// KeysTTL is how long an ARM listKeys result is reused (default 10m).
+	KeysTTL time.Duration
+
+	keys keyCache
 }
 
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=chathubs,verbs=get;list;watch;update;patch
@@ -96,11 +106,15 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.ensureFinalizer(ctx, hub); err != nil {
 		return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
 	}
+	// Outside calls share a deadline; writes to the API server do not, so
+	// that a timeout still reaches status.
+	octx, cancel := context.WithTimeout(ctx, cmp.Or(r.ReconcileTimeout, 30*time.Second))
+	defer cancel()
 	src := sourceFor(hub)
 	obs := observation{generation: hub.Generation, hub: EffectiveHub(hub), source: src.Kind(), url: ChatURL(hub)}
 
 	// Gather inputs: the connection (from a Secret, ARM listKeys, a key).
-	conn, err := src.Resolve(ctx, r)
+	conn, err := src.Resolve(octx, r)
 	if !asProblem(err, &obs.secretProblem) {
 		return ctrl.Result{}, err
 	}
@@ -160,7 +174,7 @@ func (r *ChatHubReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if obs.serverProblem != nil {
 		obs.registration = standingDown(hub, obs.serverProblem)
 	} else {
-		obs.registration = r.ensureRegistration(ctx, hub, src, conn, hubs)
+		obs.registration = r.ensureRegistration(octx, hub, src, conn, hubs)
 	}
 
 	r.recordEvents(hub, obs)
@@ -189,7 +203,10 @@ func (r *ChatHubReconciler) writeStatus(ctx context.Context, hub *chatv1.ChatHub
 	if equality.Semantic.DeepEqual(st, hub.Status) {
 		return result, nil
 	}
-	patch := client.MergeFrom(hub.DeepCopy())
+	// Optimistic lock: a status computed from a stale read (the cache lags
+	// behind the last write) must not undo what that write recorded, e.g.
+	// a pending operation.
+	patch := client.MergeFromWithOptions(hub.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	hub.Status = st
 	if err := r.Status().Patch(ctx, hub, patch); err != nil {
 		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
@@ -204,6 +221,10 @@ func (r *ChatHubReconciler) writeStatus(ctx context.Context, hub *chatv1.ChatHub
 func (r *ChatHubReconciler) requeueAfter(hub *chatv1.ChatHub, obs observation) time.Duration {
 	failing := ""
 	switch {
+	case obs.secretProblem != nil && obs.secretProblem.wait > 0:
+		return obs.secretProblem.wait
+	case obs.registration.wait > 0:
+		return obs.registration.wait
 	case obs.secretProblem != nil && obs.secretProblem.retry:
 		failing = chatv1.ConditionConnectionSecretReady
 	case obs.registration.retry:
@@ -241,7 +262,7 @@ func (r *ChatHubReconciler) recordEvents(hub *chatv1.ChatHub, obs observation) {
 	switch {
 	case reg.updated:
 		r.Recorder.Eventf(hub, nil, corev1.EventTypeNormal, chatv1.ReasonRegistered, "Register", "%s", reg.message)
-	case reg.status == metav1.ConditionFalse && reg.reason != chatv1.ReasonWaitingForSecret &&
+	case reg.status == metav1.ConditionFalse && reg.reason != chatv1.ReasonWaitingForSecret && reg.reason != chatv1.ReasonRegistrationInProgress &&
 		old(chatv1.ConditionEventHandlerRegistered) != "False/"+reg.reason:
 		r.Recorder.Eventf(hub, nil, corev1.EventTypeWarning, reg.reason, "Register", "%s", reg.message)
 	}
@@ -310,6 +331,12 @@ func (r *ChatHubReconciler) setDefaults() {
 	}
 	if r.MaxConcurrentReconciles <= 0 {
 		r.MaxConcurrentReconciles = 4
+	}
+	if r.ReconcileTimeout <= 0 {
+		r.ReconcileTimeout = 30 * time.Second
+	}
+	if r.KeysTTL <= 0 {
+		r.KeysTTL = 10 * time.Minute
 	}
 }
 

@@ -168,9 +168,9 @@ func TestHandlerMerging(t *testing.T) {
 	other := webpubsub.EventHandlerSettings{URLTemplate: "https://other/events"}
 	old := webpubsub.EventHandlerSettings{URLTemplate: "https://old/eventhandler"}
 	tests := map[string]struct {
-		current     *webpubsub.HubSettings
-		previousURL string
-		want        []webpubsub.EventHandlerSettings
+		current      *webpubsub.HubSettings
+		previousURLs []string
+		want         []webpubsub.EventHandlerSettings
 	}{
 		"a hub without settings gets our handler": {
 			want: []webpubsub.EventHandlerSettings{mine},
@@ -180,14 +180,14 @@ func TestHandlerMerging(t *testing.T) {
 			want:    []webpubsub.EventHandlerSettings{mine, other},
 		},
 		"the handler we registered before is replaced": {
-			current:     &webpubsub.HubSettings{Properties: webpubsub.HubProperties{EventHandlers: []webpubsub.EventHandlerSettings{old, other}}},
-			previousURL: old.URLTemplate,
-			want:        []webpubsub.EventHandlerSettings{mine, other},
+			current:      &webpubsub.HubSettings{Properties: webpubsub.HubProperties{EventHandlers: []webpubsub.EventHandlerSettings{old, other}}},
+			previousURLs: []string{old.URLTemplate},
+			want:         []webpubsub.EventHandlerSettings{mine, other},
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := withHandler(tc.current, mine, tc.previousURL)
+			got := withHandler(tc.current, mine, tc.previousURLs)
 			if diff := cmp.Diff(tc.want, got.Properties.EventHandlers); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}

@@ -58,7 +58,13 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 	st.Hub = obs.hub
 	st.Source = obs.source
 	st.URL = obs.url
-	st.EventHandlerURL = obs.registration.url
+	if obs.registration.report {
+		st.EventHandlerURL = obs.registration.url
+	}
+	if obs.registration.setRegistered {
+		st.RegisteredEventHandlers = obs.registration.registered
+	}
+	st.PendingOperation = obs.registration.pending.DeepCopy()
 	if obs.endpoint != "" {
 		st.Endpoint = obs.endpoint
 	}
@@ -114,25 +120,31 @@ func computeStatus(old chatv1.ChatHubStatus, obs observation, now metav1.Time) c
 	serverCond := set(chatv1.ConditionServerAvailable, ok, reason, msg)
 
 	reg := obs.registration
-	regCond := set(chatv1.ConditionEventHandlerRegistered, reg.status == metav1.ConditionTrue, reg.reason, reg.message)
+	regCond := metav1.Condition{Type: chatv1.ConditionEventHandlerRegistered, Status: reg.status, Reason: reg.reason,
+		Message: reg.message, ObservedGeneration: obs.generation, LastTransitionTime: now}
+	if regCond.Status == "" {
+		regCond.Status = metav1.ConditionFalse
+	}
+	meta.SetStatusCondition(&st.Conditions, regCond)
 
 	// Ready's reason is the reason of the condition that holds it back; a
 	// conflict comes first: nothing else matters while another ChatHub owns
-	// the hub.
+	// the hub. An event handler registered by hand (reason Manual, status
+	// Unknown) does not hold it back.
 	ready, readyReason, readyMsg := true, chatv1.ReasonReady, "The chat is ready at "+obs.url
 	holders := []metav1.Condition{secretCond, serverCond, regCond}
 	if obs.conflict != nil {
 		holders = []metav1.Condition{serverCond}
 	}
 	for _, c := range holders {
-		if c.Status == metav1.ConditionTrue || c.Reason == chatv1.ReasonManualRegistrationRequired {
+		if c.Status == metav1.ConditionTrue || c.Reason == chatv1.ReasonManual {
 			continue
 		}
-		ready, readyReason, readyMsg = false, c.Reason, fmt.Sprintf("%s is False: %s", c.Type, c.Message)
+		ready, readyReason, readyMsg = false, c.Reason, fmt.Sprintf("%s is %s: %s", c.Type, c.Status, c.Message)
 		break
 	}
-	if ready && reg.reason == chatv1.ReasonManualRegistrationRequired {
-		readyMsg += "; the event handler must be registered by hand (see condition EventHandlerRegistered)"
+	if ready && reg.reason == chatv1.ReasonManual {
+		readyMsg += "; the event handler is registered by hand (spec.eventHandler.registration: Manual)"
 	}
 	set(chatv1.ConditionReady, ready, readyReason, readyMsg)
 	return st

@@ -72,12 +72,20 @@ func TestComputeStatus(t *testing.T) {
 				{"ConnectionSecretReady", "False", "SourceSecretNotFound"}, {"ServerAvailable", "False", "DeploymentProgressing"},
 				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "SourceSecretNotFound"}},
 		},
-		"manual registration does not hold back Ready": {
+		"a handler to register by hand holds back Ready": {
 			obs: observation{source: chatv1.SourceConnectionString, secretName: "c-connection", server: deployment("c", 1, 1),
 				registration: registration{status: metav1.ConditionFalse, reason: chatv1.ReasonManualRegistrationRequired, message: "by hand"}},
 			want: []short{
 				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "True", "DeploymentAvailable"},
-				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "True", "Ready"}},
+				{"EventHandlerRegistered", "False", "ManualRegistrationRequired"}, {"Ready", "False", "ManualRegistrationRequired"}},
+			wantReady: 1, wantSecret: "c-connection",
+		},
+		"registration Manual does not hold back Ready": {
+			obs: observation{source: chatv1.SourceConnectionString, secretName: "c-connection", server: deployment("c", 1, 1),
+				registration: registration{status: metav1.ConditionUnknown, reason: chatv1.ReasonManual, message: "by hand"}},
+			want: []short{
+				{"ConnectionSecretReady", "True", "SecretReady"}, {"ServerAvailable", "True", "DeploymentAvailable"},
+				{"EventHandlerRegistered", "Unknown", "Manual"}, {"Ready", "True", "Ready"}},
 			wantReady: 1, wantSecret: "c-connection",
 		},
 		"a hub conflict is the cause, before anything else": {
@@ -146,6 +154,13 @@ func TestComputeStatusKeepsTransitionTimes(t *testing.T) {
 		if !c.LastTransitionTime.Equal(&want) {
 			t.Errorf("%s: lastTransitionTime %s, want %s", c.Type, c.LastTransitionTime, want)
 		}
+	}
+	// Unknown (registration Manual) holds as well.
+	obs.registration = registration{status: metav1.ConditionUnknown, reason: chatv1.ReasonManual, message: "by hand"}
+	fourth := computeStatus(third, obs, t1)
+	fifth := computeStatus(fourth, obs, metav1.NewTime(t1.Add(time.Hour)))
+	if diff := cmp.Diff(fourth, fifth); diff != "" {
+		t.Errorf("an unchanged Manual observation changed the status (-fourth +fifth):\n%s", diff)
 	}
 }
 

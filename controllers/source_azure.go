@@ -3,9 +3,12 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -23,8 +26,10 @@ func (azureSource) Kind() chatv1.SourceKind { return chatv1.SourceAzure }
 
 func (azureSource) References() []sourceRef { return nil }
 
-// Resolve reads the primary connection string with ARM listKeys. Its
-// problems are retried with backoff: ARM or the credential may recover.
+// Resolve reads the primary connection string with ARM listKeys, or from
+// the reconciler's cache of listKeys results. Its problems are retried with
+// backoff (or after the Retry-After of a 429): ARM or the credential may
+// recover.
 func (s azureSource) Resolve(ctx context.Context, r *ChatHubReconciler) (*connection, error) {
 	hubs, err := s.HubSettings(r, nil)
 	if err != nil {
@@ -34,17 +39,41 @@ func (s azureSource) Resolve(ctx context.Context, r *ChatHubReconciler) (*connec
 		return nil, &problem{reason: chatv1.ReasonCredentialUnavailable, retry: true,
 			message: "the operator has no Microsoft Entra credential (configure workload identity for its service account)"}
 	}
-	keys, err := hubs.ListKeys(ctx)
-	if err != nil {
-		return nil, &problem{reason: chatv1.ReasonListKeysFailed, retry: true,
-			message: fmt.Sprintf("listing the keys of %s: %v", s.spec.ResourceID, err)}
+	raw, ok := r.keys.get(s.cacheKey(), r.now(), cmp.Or(r.KeysTTL, 10*time.Minute))
+	if !ok {
+		keys, err := hubs.ListKeys(ctx)
+		if err != nil {
+			r.noteARMError(s.cacheKey(), err)
+			reason := chatv1.ReasonListKeysFailed
+			if errors.Is(err, webpubsub.ErrNoCredential) {
+				reason = chatv1.ReasonCredentialUnavailable
+			}
+			return nil, &problem{reason: reason, retry: true, wait: webpubsub.RetryAfterOf(err),
+				message: fmt.Sprintf("listing the keys of %s: the management endpoint %s", s.spec.ResourceID, stableError(err))}
+		}
+		raw = keys.PrimaryConnectionString
+		r.keys.put(s.cacheKey(), raw, r.now())
 	}
-	cs, err := webpubsub.ParseConnectionString(keys.PrimaryConnectionString)
+	cs, err := webpubsub.ParseConnectionString(raw)
 	if err != nil {
+		r.keys.invalidate(s.cacheKey())
 		return nil, &problem{reason: chatv1.ReasonInvalidConnectionString, retry: true,
 			message: fmt.Sprintf("the primary connection string returned by listKeys is not valid: %v", err)}
 	}
 	return &connection{cs: cs}, nil
+}
+
+// cacheKey names the resource in the reconciler's listKeys cache.
+func (s azureSource) cacheKey() string {
+	return strings.ToLower(s.managementEndpoint() + s.spec.ResourceID)
+}
+
+func (s azureSource) managementEndpoint() string {
+	base := s.spec.ManagementEndpoint
+	if base == "" {
+		base = "https://management.azure.com"
+	}
+	return strings.TrimSuffix(base, "/")
 }
 
 // Existing is nil: ARM needs no key, only the operator's credential.
@@ -74,11 +103,7 @@ func (s azureSource) HubSettings(r *ChatHubReconciler, _ *connection) (HubSettin
 	if err != nil {
 		return nil, &problem{reason: chatv1.ReasonInvalidResourceID, message: err.Error(), retry: true}
 	}
-	base := s.spec.ManagementEndpoint
-	if base == "" {
-		base = "https://management.azure.com"
-	}
-	return r.Registrar.HubsClient(RegistrationTarget{BaseURL: strings.TrimSuffix(base, "/"), Resource: res, Tokens: r.EntraTokens})
+	return r.Registrar.HubsClient(RegistrationTarget{BaseURL: s.managementEndpoint(), Resource: res, Tokens: r.EntraTokens})
 }
 
 func (azureSource) DeletedWithHub() string { return "" }

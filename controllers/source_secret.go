@@ -5,7 +5,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -86,9 +85,9 @@ func (secretSource) ManualRegistration(h webpubsub.EventHandlerSettings, hub str
 	if conn != nil {
 		endpoint = conn.cs.Endpoint.String()
 	}
-	return fmt.Sprintf("A connection string source cannot register event handlers: register URL template %s "+
-		"(user events %q, system events %s) for hub %s on %s by hand, or use spec.webPubSub.azure",
-		h.URLTemplate, h.UserEventPattern, strings.Join(h.SystemEvents, ","), hub, endpoint)
+	return fmt.Sprintf("A connection string source cannot register event handlers: %s by hand, "+
+		"then set spec.eventHandler.registration to Manual to declare it done (or use spec.webPubSub.azure)",
+		manualHandler(h, hub, endpoint))
 }
 
 func (secretSource) HubSettings(*ChatHubReconciler, *connection) (HubSettingsClient, error) {

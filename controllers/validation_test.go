@@ -186,7 +186,7 @@ func TestDefaults(t *testing.T) {
 			hub: embeddedHub("defaults-embedded", ns),
 			want: chatv1.ChatHubSpec{
 				WebPubSub: chatv1.WebPubSubSource{Embedded: &chatv1.EmbeddedSource{}},
-				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*",
+				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*", Registration: chatv1.RegistrationAutomatic,
 					SystemEvents: []chatv1.SystemEvent{chatv1.SystemEventConnected, chatv1.SystemEventDisconnected}},
 				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour}},
 			},
@@ -199,7 +199,7 @@ func TestDefaults(t *testing.T) {
 			}(),
 			want: chatv1.ChatHubSpec{
 				WebPubSub: chatv1.WebPubSubSource{Azure: &chatv1.AzureSource{ResourceID: testResourceID, ManagementEndpoint: "https://management.azure.com"}},
-				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*",
+				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*", Registration: chatv1.RegistrationAutomatic,
 					SystemEvents: []chatv1.SystemEvent{chatv1.SystemEventConnected, chatv1.SystemEventDisconnected}},
 				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour}},
 			},
@@ -212,7 +212,7 @@ func TestDefaults(t *testing.T) {
 			}(),
 			want: chatv1.ChatHubSpec{
 				WebPubSub: chatv1.WebPubSubSource{ConnectionStringSecretRef: &chatv1.SecretKeySelector{Name: "awps", Key: "connectionString"}},
-				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*",
+				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*", Registration: chatv1.RegistrationAutomatic,
 					SystemEvents: []chatv1.SystemEvent{chatv1.SystemEventConnected, chatv1.SystemEventDisconnected}},
 				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour}},
 			},

@@ -26,8 +26,8 @@ const (
 	maxRetryAfter = time.Minute
 	// defaultPollTimeout bounds polling when ctx has no deadline.
 	defaultPollTimeout = 10 * time.Minute
-	// hubsRequestTimeout bounds one ARM request.
-	hubsRequestTimeout = time.Minute
+	// HubsRequestTimeout bounds one ARM request (token included).
+	HubsRequestTimeout = 15 * time.Second
 )
 
 // TokenSource returns a bearer token for a request to requestURL.
@@ -232,7 +232,7 @@ func (c *HubsClient) doJSON(ctx context.Context, method string, u *url.URL, body
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	ctx, cancel := context.WithTimeout(ctx, hubsRequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, HubsRequestTimeout)
 	defer cancel()
 	tok, err := c.tokens.Token(ctx, u)
 	if err != nil {
@@ -265,7 +265,11 @@ func (c *HubsClient) doJSON(ctx context.Context, method string, u *url.URL, body
 			return &armResponse{status: resp.StatusCode, header: resp.Header, body: b, path: u.Path}, nil
 		}
 	}
-	return nil, newResponseError(resp, tok)
+	re := newResponseError(resp, tok)
+	if resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "") {
+		return nil, &ThrottledError{RetryAfter: retryAfter(resp.Header), Err: re}
+	}
+	return nil, re
 }
 
 // pollTarget resolves a polling URL and refuses one on another host, so that the bearer
@@ -307,26 +311,9 @@ func (c *HubsClient) pollAsyncOperation(ctx context.Context, raw string, last ht
 		if err != nil {
 			return err
 		}
-		var st struct {
-			Status string `json:"status"`
-			Error  *struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(resp.body, &st); err != nil {
-			return fmt.Errorf("hubs client: operation %s: status is not JSON", u.Path)
-		}
-		switch {
-		case strings.EqualFold(st.Status, "Succeeded"):
-			return nil
-		case strings.EqualFold(st.Status, "Failed"), strings.EqualFold(st.Status, "Canceled"), strings.EqualFold(st.Status, "Cancelled"):
-			e := &ResponseError{StatusCode: resp.status, Method: http.MethodGet, Path: u.Path, ErrorCode: "Operation" + cleanText(st.Status, 16)}
-			if st.Error != nil {
-				e.ErrorCode = cleanText(st.Error.Code, 128)
-				e.Message = cleanText(st.Error.Message, 1024)
-			}
-			return fmt.Errorf("hubs client: operation %s: %w", strings.ToLower(st.Status), e)
+		ended, err := asyncStatus(resp, u.Path)
+		if ended {
+			return err
 		}
 		last = resp.header
 	}

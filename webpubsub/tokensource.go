@@ -65,10 +65,21 @@ func (s *entraTokenSource) Token(ctx context.Context, _ *url.URL) (string, error
 	return tok.Token, nil
 }
 
+// ErrNoCredential is returned (wrapped) by DefaultEntraTokenSource when the
+// environment configures no Microsoft Entra identity: no workload identity, no
+// service principal and no managed identity.
+var ErrNoCredential = errors.New("no Microsoft Entra identity is configured")
+
 // DefaultEntraTokenSource returns an EntraTokenSource over Kubernetes workload identity when
 // its environment (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID) is present,
-// falling back to azidentity's default credential chain.
+// falling back to azidentity's default credential chain. When the environment configures
+// no identity at all (see ConfiguredIdentity) it returns an error wrapping ErrNoCredential
+// instead of a source whose every token request would fail.
 func DefaultEntraTokenSource() (TokenSource, error) {
+	if ConfiguredIdentity(os.Getenv) == "" {
+		return nil, fmt.Errorf("entra token source: %w (set up workload identity for the service account, "+
+			"or set AZURE_CLIENT_ID for a managed identity)", ErrNoCredential)
+	}
 	var chain []azcore.TokenCredential
 	if workloadIdentityConfigured() {
 		if wi, err := azidentity.NewWorkloadIdentityCredential(nil); err == nil {
@@ -90,6 +101,35 @@ func DefaultEntraTokenSource() (TokenSource, error) {
 		return nil, fmt.Errorf("entra token source: %w", err)
 	}
 	return EntraTokenSource(cred), nil
+}
+
+// ConfiguredIdentity names the Microsoft Entra identity getenv configures, or
+// "" when there is none: "WorkloadIdentity" (AZURE_FEDERATED_TOKEN_FILE,
+// AZURE_CLIENT_ID and AZURE_TENANT_ID), "ServicePrincipal" (AZURE_TENANT_ID,
+// AZURE_CLIENT_ID and a secret, certificate or user name), "ManagedIdentity"
+// (IDENTITY_ENDPOINT or MSI_ENDPOINT, or AZURE_CLIENT_ID alone naming a
+// user-assigned identity). A system-assigned identity reached only through
+// the instance metadata service cannot be seen without a network call; name it
+// with AZURE_CLIENT_ID.
+func ConfiguredIdentity(getenv func(string) string) string {
+	set := func(names ...string) bool {
+		for _, n := range names {
+			if getenv(n) == "" {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case set("AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"):
+		return "WorkloadIdentity"
+	case set("AZURE_TENANT_ID", "AZURE_CLIENT_ID") &&
+		(set("AZURE_CLIENT_SECRET") || set("AZURE_CLIENT_CERTIFICATE_PATH") || set("AZURE_USERNAME")):
+		return "ServicePrincipal"
+	case set("IDENTITY_ENDPOINT"), set("MSI_ENDPOINT"), set("AZURE_CLIENT_ID"):
+		return "ManagedIdentity"
+	}
+	return ""
 }
 
 // workloadIdentityConfigured reports whether the environment the workload identity webhook

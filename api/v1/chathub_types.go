@@ -227,7 +227,31 @@ type EventHandlerSpec struct {
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=3
 	SystemEvents []SystemEvent `json:"systemEvents,omitempty"`
+
+	// registration says who registers the event handler with the service.
+	// Automatic (the default): the operator does, when the source lets it
+	// (azure, embedded); with a connection-string source it cannot, and
+	// condition EventHandlerRegistered is False with reason
+	// ManualRegistrationRequired, saying what to register. Manual: the user
+	// has registered it (or will); the operator registers nothing and
+	// condition EventHandlerRegistered is Unknown with reason Manual, which
+	// does not hold Ready back.
+	// +optional
+	// +kubebuilder:default=Automatic
+	Registration RegistrationMode `json:"registration,omitempty"`
 }
+
+// RegistrationMode says who registers the event handler.
+// +kubebuilder:validation:Enum=Automatic;Manual
+type RegistrationMode string
+
+// The registration modes.
+const (
+	// RegistrationAutomatic: the operator registers the event handler.
+	RegistrationAutomatic RegistrationMode = "Automatic"
+	// RegistrationManual: the user registers the event handler.
+	RegistrationManual RegistrationMode = "Manual"
+)
 
 // ServerSpec configures the chat server Deployment.
 type ServerSpec struct {
@@ -340,11 +364,26 @@ type ChatHubStatus struct {
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 
-	// eventHandlerURL is the event handler URL template: the one registered,
-	// or, when the condition EventHandlerRegistered has reason
-	// ManualRegistrationRequired, the one to register by hand.
+	// eventHandlerURL is the event handler URL template: the one last
+	// registered successfully (it changes only after the service accepted the
+	// new one), or, when the operator does not register (condition
+	// EventHandlerRegistered has reason ManualRegistrationRequired or Manual),
+	// the one to register by hand.
 	// +optional
 	EventHandlerURL string `json:"eventHandlerURL,omitempty"`
+
+	// registeredEventHandlers are the event handler URL templates this
+	// ChatHub has registered with the service and not yet removed, updated
+	// only after the service accepted a change. Deleting the ChatHub removes
+	// every one of them.
+	// +optional
+	// +listType=set
+	RegisteredEventHandlers []string `json:"registeredEventHandlers,omitempty"`
+
+	// pendingOperation is a long-running hub-settings operation the
+	// operator started and polls on later reconciles; absent when none runs.
+	// +optional
+	PendingOperation *PendingOperation `json:"pendingOperation,omitempty"`
 
 	// url is where users open the chat: the Ingress URL, or the chat
 	// server's in-cluster Service URL.
@@ -363,6 +402,31 @@ type ChatHubStatus struct {
 	// Replicas printer column.
 	// +optional
 	ReplicasReady string `json:"replicasReady,omitempty"`
+}
+
+// PendingOperation is a long-running ARM operation on a hub's settings.
+type PendingOperation struct {
+	// action is what the operation does: Register or Unregister.
+	// +kubebuilder:validation:Enum=Register;Unregister
+	Action string `json:"action"`
+
+	// hub is the hub whose settings the operation changes.
+	Hub string `json:"hub"`
+
+	// kind is how the operation is polled: AzureAsyncOperation (a status
+	// document) or Location (202 until done).
+	Kind string `json:"kind"`
+
+	// url is the operation's polling URL on the management endpoint.
+	URL string `json:"url"`
+
+	// eventHandlers are the event handler URL templates of this ChatHub the
+	// hub's settings hold once the operation succeeds.
+	// +optional
+	EventHandlers []string `json:"eventHandlers,omitempty"`
+
+	// startTime is when the operation started.
+	StartTime metav1.Time `json:"startTime"`
 }
 
 // ChatHub is a real-time chat on Azure Web PubSub (or ChatHub's own PubSub

@@ -73,8 +73,9 @@ const (
 	// ReasonRegistered: the event handler is registered.
 	ReasonRegistered = "Registered"
 	// ReasonManualRegistrationRequired: the source is a plain connection
-	// string, so the operator cannot register; status.eventHandlerURL is the
-	// URL to register by hand.
+	// string, so the operator cannot register, and
+	// spec.eventHandler.registration is Automatic; status.eventHandlerURL is
+	// the URL to register by hand, then set registration to Manual.
 	ReasonManualRegistrationRequired = "ManualRegistrationRequired"
 	// ReasonHandshakeFailed: the chat server did not pass the
 	// abuse-protection handshake, so registering would fail.
@@ -82,6 +83,14 @@ const (
 	// ReasonRegistrationFailed: the service refused or did not answer the
 	// hub-settings request.
 	ReasonRegistrationFailed = "RegistrationFailed"
+	// ReasonManual: spec.eventHandler.registration is Manual; the user
+	// registers the handler (status.eventHandlerURL) and the operator does
+	// not check it, so EventHandlerRegistered is Unknown.
+	ReasonManual = "Manual"
+	// ReasonRegistrationInProgress: the service accepted the hub settings
+	// and runs a long-running operation; the operator polls it
+	// (status.pendingOperation).
+	ReasonRegistrationInProgress = "RegistrationInProgress"
 	// ReasonWaitingForSecret: registration waits for the connection Secret.
 	ReasonWaitingForSecret = "WaitingForConnectionSecret"
 
