@@ -122,7 +122,7 @@ func wantCell(h helpFlag) string {
 func buildChathub(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "chathub")
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput() //nolint:gosec // G204: bin is a path in the test's own temporary folder
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -142,7 +142,7 @@ var (
 // helpFlags runs `chathub <cmd> --help` and returns the flags it prints.
 func helpFlags(t *testing.T, bin, cmd string) map[string]helpFlag {
 	t.Helper()
-	c := exec.CommandContext(t.Context(), bin, cmd, "--help")
+	c := exec.CommandContext(t.Context(), bin, cmd, "--help") //nolint:gosec // G204: bin is the binary buildChathub just built, cmd a subcommand name
 	// A clean environment, so that no variable changes a default, except
 	// CHATHUB_IMAGE, the default of the manager's --default-chat-image: set
 	// to its own name, --help prints that default as the table states it.
@@ -201,11 +201,11 @@ func parseHelp(t *testing.T, out string) map[string]helpFlag {
 // docFlagTable reads the one flag table of the page at path.
 func docFlagTable(t *testing.T, path string) map[string]docFlag {
 	t.Helper()
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G304: path is a page of the repository's own docs
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	flags := map[string]docFlag{}
 	tables, inTable, n := 0, false, 0
 	sc := bufio.NewScanner(f)
@@ -331,7 +331,7 @@ var (
 // markdownLinks returns the relative link targets of a page, outside code.
 func markdownLinks(t *testing.T, page string) []link {
 	t.Helper()
-	b, err := os.ReadFile(page)
+	b, err := os.ReadFile(page) //nolint:gosec // G304: page is a markdown file of the repository
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func checkLink(root, page, target string) error {
 // checkAnchor reports whether the markdown page at path has a heading whose
 // GitHub anchor is anchor.
 func checkAnchor(path, anchor string) error {
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) //nolint:gosec // G304: path is a markdown page inside the repository (checkLink refuses links out of it)
 	if err != nil {
 		return err
 	}

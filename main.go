@@ -69,14 +69,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "chathub: real-time chat on Kubernetes with Azure Web PubSub")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: chathub <command> [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
+	// The help text is best effort: a failed write to the terminal has nowhere to be reported.
+	_, _ = fmt.Fprintln(w, "chathub: real-time chat on Kubernetes with Azure Web PubSub")
+	_, _ = fmt.Fprintln(w)
+	_, _ = fmt.Fprintln(w, "Usage: chathub <command> [flags]")
+	_, _ = fmt.Fprintln(w)
+	_, _ = fmt.Fprintln(w, "Commands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+		_, _ = fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'chathub <command> --help' for the flags of a command.")
+	_, _ = fmt.Fprintln(w)
+	_, _ = fmt.Fprintln(w, "Run 'chathub <command> --help' for the flags of a command.")
 }

@@ -43,7 +43,7 @@ func configure(name string, args []string, parts ...flagConfig) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
@@ -55,7 +55,7 @@ func configure(name string, args []string, parts ...flagConfig) error {
 			}
 		}
 		if err := p.Validate(); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 	}
 	return nil

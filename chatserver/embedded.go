@@ -41,7 +41,9 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
-	defer ln.Close()
+	// chat.serve closes ln; this covers the returns before it, where closing an
+	// unused listener has no error worth reporting.
+	defer func() { _ = ln.Close() }()
 	addr := ln.Addr().(*net.TCPAddr)
 	browserHost, dialHost := "localhost", "127.0.0.1"
 	if !addr.IP.IsUnspecified() && !addr.IP.IsLoopback() {
@@ -81,8 +83,9 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 		return fmt.Errorf("cannot register the event handler with the PubSub service: %w", err)
 	}
 
-	fmt.Fprintf(out, "ChatHub is running with an embedded Web PubSub service (hub %q).\n", cfg.Hub)
-	fmt.Fprintf(out, "Open %s in two browser windows, pick two names and chat. Press Ctrl+C to stop.\n",
+	// The banner is best effort: a failed write to the terminal stops nothing.
+	_, _ = fmt.Fprintf(out, "ChatHub is running with an embedded Web PubSub service (hub %q).\n", cfg.Hub)
+	_, _ = fmt.Fprintf(out, "Open %s in two browser windows, pick two names and chat. Press Ctrl+C to stop.\n",
 		(&url.URL{Scheme: "http", Host: endpoint.Host, Path: "/"}).String())
 
 	err = chat.serve(ctx, ln, embeddedRoutes(emu.Handler(), chat.Handler()), stopService)

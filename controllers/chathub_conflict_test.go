@@ -113,7 +113,7 @@ func TestHubConflictAcrossNamespaces(t *testing.T) {
 			consistently(t, 2*time.Second, "the loser stands down", func() error {
 				var d appsv1.Deployment
 				if err := getObj(teamB, "lobby", &d); !apierrors.IsNotFound(err) {
-					return fmt.Errorf("the loser has a chat server Deployment (err %v)", err)
+					return fmt.Errorf("the loser has a chat server Deployment (err %w)", err)
 				}
 				if diff := cmp.Diff([]string{ownerURL}, azureHandlers(tc.otherHub+suffix)); diff != "" {
 					return fmt.Errorf("handlers at the service (-want +got):\n%s", diff)
@@ -351,7 +351,7 @@ func TestConnectionStringHubsConflictOnceTheEndpointIsKnown(t *testing.T) {
 	consistently(t, 2*time.Second, "the loser runs no chat server", func() error {
 		var d appsv1.Deployment
 		if err := getObj(teamB, "chat", &d); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("the loser has a chat server Deployment (err %v)", err)
+			return fmt.Errorf("the loser has a chat server Deployment (err %w)", err)
 		}
 		return nil
 	})

@@ -56,7 +56,7 @@ func waitGone(t *testing.T, name, ns string) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("still there (err %v)", err)
+		return fmt.Errorf("still there (err %w)", err)
 	})
 }
 

@@ -25,11 +25,11 @@ func TestSamplesAreAccepted(t *testing.T) {
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			ns := newNamespace(t)
-			f, err := os.Open(file)
+			f, err := os.Open(file) //nolint:gosec // G304: file is a sample of the repository's config/samples
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }()
 			dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
 			for {
 				var obj unstructured.Unstructured

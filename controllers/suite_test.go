@@ -257,9 +257,3 @@ func (s *syncMap[K, V]) store(k K, v V) {
 	}
 	s.m[k] = v
 }
-
-func (s *syncMap[K, V]) delete(k K) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, k)
-}

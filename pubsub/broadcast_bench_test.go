@@ -34,7 +34,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

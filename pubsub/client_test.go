@@ -3,6 +3,7 @@
 package pubsub
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +207,8 @@ func TestSlowClientIsClosedAndMemoryStaysBounded(t *testing.T) {
 		// 1006 is gorilla's report of a socket dropped mid-frame (unexpected EOF), not a
 		// close code the server sent: like any other read error it means the server gave up
 		// on the close handshake, which a client that never reads can make happen.
-		if ce, ok := err.(*websocket.CloseError); ok && ce.Code != websocket.CloseAbnormalClosure {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure {
 			code, text = ce.Code, ce.Text
 			break
 		}

@@ -26,7 +26,9 @@ func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	defer ln.Close()
+	// hs.Serve closes ln; this covers the returns before it, where closing an
+	// unused listener has no error worth reporting.
+	defer func() { _ = ln.Close() }()
 	sc, showKey, err := cfg.ServiceConfig(ln.Addr().String(), logger)
 	if err != nil {
 		return err
@@ -38,7 +40,8 @@ func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintln(out, printedConnectionString(srv.ConnectionString(), showKey))
+	// Best effort, as before: a reader of out that went away does not stop the service.
+	_, _ = fmt.Fprintln(out, printedConnectionString(srv.ConnectionString(), showKey))
 	logger.Info("Serving the PubSub service", "listen", ln.Addr().String(), "endpoint", sc.Endpoint.String())
 
 	select {

@@ -46,11 +46,11 @@ func startCommand(t *testing.T, cfg CommandConfig) (firstLine string, cancel con
 	errc := make(chan error, 1)
 	go func() {
 		errc <- RunCommand(ctx, cfg, slog.New(slog.DiscardHandler), pw)
-		pw.Close()
+		_ = pw.Close() // a pipe's Close always returns nil
 	}()
 	t.Cleanup(func() {
 		cancel()
-		pr.Close()
+		_ = pr.Close()
 	})
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
@@ -105,7 +105,7 @@ func TestRunCommandServesUntilCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dialing the service with a token signed by the printed key: %v", err)
 	}
-	defer ws.Close()
+	defer func() { _ = ws.Close() }()
 	if got := <-events; got != webpubsub.EventTypeConnected+" chat" {
 		t.Fatalf("the event handler of the settings file got %q, want the connected event of hub chat", got)
 	}
@@ -152,7 +152,7 @@ func TestRunCommandFailsWithoutServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { busy.Close() })
+	t.Cleanup(func() { _ = busy.Close() })
 	tests := map[string]struct {
 		cfg     CommandConfig
 		wantErr string

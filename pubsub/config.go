@@ -20,10 +20,9 @@ const MinAccessKeyLength = 32
 
 // Defaults of Config.
 const (
-	DefaultKeepAlive        = 20 * time.Second
-	DefaultWriteTimeout     = 10 * time.Second
-	DefaultHandshakeTimeout = 100 * time.Second
-	DefaultTokenLeeway      = auth.DefaultLeeway
+	DefaultKeepAlive    = 20 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultTokenLeeway  = auth.DefaultLeeway
 )
 
 // Config configures a Server. Endpoint and AccessKeys are required.

@@ -86,7 +86,7 @@ func TestARefusedConnectTellsTheClientTheHandlersReason(t *testing.T) {
 			d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 			c, resp, err := d.Dial(tc.url, nil)
 			if err == nil {
-				c.Close()
+				_ = c.Close()
 				t.Fatal("the handshake succeeded")
 			}
 			if resp == nil || resp.StatusCode != tc.status {

@@ -88,11 +88,11 @@ func TestClientHandshakeAuthentication(t *testing.T) {
 				if err != nil {
 					t.Fatalf("dial failed: %v (%v)", err, resp != nil && resp.StatusCode != 0)
 				}
-				c.Close()
+				_ = c.Close()
 				return
 			}
 			if err == nil {
-				c.Close()
+				_ = c.Close()
 				t.Fatalf("dial succeeded, want HTTP %d", tc.wantStatus)
 			}
 			if resp == nil || resp.StatusCode != tc.wantStatus {

@@ -5,11 +5,11 @@ package pubsub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +48,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler()}}
+	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	hs.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -178,7 +178,8 @@ func (c *wsClient) expectClose() (int, string) {
 		if err == nil {
 			continue
 		}
-		if ce, ok := err.(*websocket.CloseError); ok {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
 			return ce.Code, ce.Text
 		}
 		c.t.Fatalf("read ended with %v, want a close frame", err)
@@ -233,9 +234,6 @@ func ctx(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
-
-// wsURLFor rewrites an http URL to ws.
-func wsURLFor(u string) string { return "ws" + strings.TrimPrefix(u, "http") }
 
 // dialRegistered dials a client as user and waits until the service has registered it: a raw
 // client gets no connected message to wait for, and a REST send before registration would

@@ -29,7 +29,7 @@ func (h *handler) authenticate(r *http.Request) error {
 	case errors.Is(err, auth.ErrAudience):
 		return fmt.Errorf("the token audience does not match the request URL %s", requestURL(r))
 	case err != nil:
-		return fmt.Errorf("the bearer token is not valid: %v", err)
+		return fmt.Errorf("the bearer token is not valid: %w", err)
 	}
 	return nil
 }

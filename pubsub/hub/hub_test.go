@@ -69,13 +69,13 @@ func TestCloseRemovesTheConnectionFromEveryIndex(t *testing.T) {
 	if code, reason := tr.closed(); code != protocol.CloseNormal || reason != "bye" || closedReason != "bye" {
 		t.Fatalf("close %d %q, OnClose %q", code, reason, closedReason)
 	}
-	if err := c.Join("h"); err != ErrClosed {
+	if err := c.Join("h"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Join on a closed connection: %v", err)
 	}
 	if _, err := h.Register(ConnOptions{ID: "c2"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Register(ConnOptions{ID: "c2"}); err != ErrDuplicateID {
+	if _, err := h.Register(ConnOptions{ID: "c2"}); !errors.Is(err, ErrDuplicateID) {
 		t.Fatalf("duplicate id: %v", err)
 	}
 }
@@ -97,7 +97,7 @@ func TestSendQueueIsBounded(t *testing.T) {
 			for range tc.sends {
 				err = c.Send(NewMessage(protocol.FromServer, "", "", webpubsub.ContentTypeBinary, make([]byte, tc.payload)))
 			}
-			if err != ErrClosed {
+			if !errors.Is(err, ErrClosed) {
 				t.Fatalf("last send: %v, want ErrClosed", err)
 			}
 			if code, reason := tr.closed(); code != protocol.ClosePolicy || reason != protocol.ReasonSlowClient {
@@ -139,7 +139,7 @@ func TestReliableBufferAndRecovery(t *testing.T) {
 		t.Fatal("a dropped reliable connection must wait for recovery")
 	}
 	_ = c.Send(text("3")) // buffered while away
-	if err := c.Resume(&memTransport{}, "wrong", nil); err != ErrRecovery {
+	if err := c.Resume(&memTransport{}, "wrong", nil); !errors.Is(err, ErrRecovery) {
 		t.Fatalf("Resume with a wrong token: %v", err)
 	}
 	nt := &memTransport{}

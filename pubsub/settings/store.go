@@ -7,6 +7,7 @@ package settings
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -132,12 +133,16 @@ func (s *Store) LoadFile(path string) error {
 	return nil
 }
 
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
+func readLimited(path string) (_ []byte, err error) {
+	f, err := os.Open(path) //nolint:gosec // G304: the path is the operator's own --settings-file flag
 	if err != nil {
 		return nil, fmt.Errorf("hub settings file: %w", err)
 	}
-	defer f.Close()
+	defer func() {
+		if cerr := f.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("hub settings file %s: %w", path, cerr))
+		}
+	}()
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(f, maxFileBytes+1))
 	if err != nil {

@@ -133,7 +133,7 @@ func ValidateURLTemplate(tmpl string) error {
 	}
 	u, err := url.Parse(ExpandTemplate(tmpl, "hub", "event"))
 	if err != nil {
-		return fmt.Errorf("urlTemplate %q is not a valid URL: %v", clip(tmpl), unwrapURLError(err))
+		return fmt.Errorf("urlTemplate %q is not a valid URL: %w", clip(tmpl), unwrapURLError(err))
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("urlTemplate %q has no host", clip(tmpl))

@@ -61,6 +61,7 @@ func TestValidate(t *testing.T) {
 			hs: handlerSettings(webpubsub.EventHandlerSettings{URLTemplate: "http:///api"}), wantErr: "has no host",
 		},
 		"user info in the URL is refused": {
+			//nolint:gosec // G101: not a credential; the test checks that a URL with user info is refused
 			hs: handlerSettings(webpubsub.EventHandlerSettings{URLTemplate: "http://u:p@h/api"}), wantErr: "must not contain user info",
 		},
 		"an empty entry in the user event pattern is refused": {

@@ -15,13 +15,15 @@ const (
 // appendFrameHeader appends the header of a final, unmasked frame.
 func appendFrameHeader(b []byte, op byte, n int) []byte {
 	b = append(b, 0x80|op)
+	// Each length byte is masked to the 8 bits it carries; the compiler drops the masks.
 	switch {
 	case n < 126:
-		return append(b, byte(n))
+		return append(b, byte(n&0xff))
 	case n <= 0xffff:
-		return append(b, 126, byte(n>>8), byte(n))
+		return append(b, 126, byte(n>>8&0xff), byte(n&0xff))
 	}
-	return append(b, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return append(b, 127, byte(n>>56&0xff), byte(n>>48&0xff), byte(n>>40&0xff), byte(n>>32&0xff),
+		byte(n>>24&0xff), byte(n>>16&0xff), byte(n>>8&0xff), byte(n&0xff))
 }
 
 // writeScratch is a pool worker's reusable space for frame headers and buffer lists, so a

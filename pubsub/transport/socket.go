@@ -89,7 +89,7 @@ func (k *Socket) flush(w *writeScratch) {
 		}
 		if len(frames) > 0 {
 			switch err := k.write(c, frames, w); {
-			case err == errHandedOff:
+			case errors.Is(err, errHandedOff):
 				return // a goroutine of its own finishes the batch and brings the socket back
 			case err != nil:
 				_ = k.ws.NetConn().Close() // the reader sees the error and ends the connection

@@ -72,7 +72,7 @@ func TestSocketCarriesFramesBothWaysAndEndsItsConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
+	defer func() { _ = ws.Close() }()
 	c := <-conns
 
 	// Client to service: the frame reaches the Handler with its connection.

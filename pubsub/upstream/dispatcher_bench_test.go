@@ -32,7 +32,11 @@ func BenchmarkUserEventRoundTrip(b *testing.B) {
 	defer srv.Close()
 	store := storeWith(b, srv.URL+"/api/{event}")
 	d := NewDispatcher(Config{Store: store, AccessKeys: func() []string { return []string{testKey} }, Origin: testOrigin})
-	defer d.Close(context.Background())
+	defer func() {
+		if err := d.Close(context.Background()); err != nil {
+			b.Error(err)
+		}
+	}()
 	var next atomic.Int64
 	payload := []byte("hello, this is a chat message of a typical size")
 	b.ReportAllocs()

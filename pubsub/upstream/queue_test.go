@@ -5,6 +5,7 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -29,7 +30,7 @@ type eventLog struct {
 
 func (l *eventLog) add(cc webpubsub.ConnectionContext) {
 	// A short random pause makes reordering likely if the dispatcher allowed it.
-	time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+	time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond) //nolint:gosec // G404: scheduling jitter in a test, not a secret
 	l.mu.Lock()
 	l.byConn[cc.ConnectionID] = append(l.byConn[cc.ConnectionID], cc.EventName+"#"+cc.ID)
 	l.mu.Unlock()
@@ -146,7 +147,7 @@ func TestCloseDeliversQueuedEvents(t *testing.T) {
 	if n := len(rec.requests(http.MethodPost)); n != 20 {
 		t.Fatalf("handler got %d events by Close, want 20", n)
 	}
-	if _, err := d.UserEvent(context.Background(), info("late"), "message", webpubsub.ContentTypeText, nil); err != ErrClosed {
+	if _, err := d.UserEvent(context.Background(), info("late"), "message", webpubsub.ContentTypeText, nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("UserEvent after Close = %v, want ErrClosed", err)
 	}
 }
@@ -174,7 +175,7 @@ func TestAFullQueueRefusesUserEvents(t *testing.T) {
 	d.Connected(in) // queue now holds 2
 	_, err := d.UserEvent(context.Background(), in, "message", webpubsub.ContentTypeText, nil)
 	close(release)
-	if err != ErrQueueFull {
+	if !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("UserEvent on a full queue = %v, want ErrQueueFull", err)
 	}
 }

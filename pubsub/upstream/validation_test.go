@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestValidationSuccessIsCachedThenRenewed(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := d.Connect(context.Background(), info("c"+string(rune('a'+i))), ConnectEventBody{}); err != nil {
+			if _, err := d.Connect(context.Background(), info("c"+strconv.Itoa(i)), ConnectEventBody{}); err != nil {
 				t.Errorf("Connect: %v", err)
 			}
 		}()
