@@ -112,7 +112,7 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 		n := a.seq.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintf(w, `{"error":{"code":"InternalServerError","message":"An error occurred. RequestId: %08x-aaaa-bbbb-cccc-%012x, Timestamp: %s, client 127.0.0.1:%d"}}`,
+		_, _ = fmt.Fprintf(w, `{"error":{"code":"InternalServerError","message":"An error occurred. RequestId: %08x-aaaa-bbbb-cccc-%012x, Timestamp: %s, client 127.0.0.1:%d"}}`,
 			n, n, time.Now().UTC().Format(time.RFC3339Nano), 40000+n)
 		return
 	case armDown:
