@@ -22,7 +22,7 @@ func bearerToken(r *http.Request) string { return auth.BearerToken(r) }
 // without the token.
 func (s *Server) verifyToken(token string, r *http.Request, wantPaths ...string) (*webpubsub.TokenClaims, error) {
 	v := auth.Verifier{
-		AccessKeys: func() []string { return s.cfg.AccessKeys },
+		AccessKeys: s.accessKeys,
 		Endpoint:   s.cfg.Endpoint,
 		Now:        s.cfg.Now,
 		Leeway:     DefaultTokenLeeway,

@@ -10,18 +10,30 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/chathub/chathub/webpubsub"
 )
 
-// RunCommand runs the PubSub service as `chathub pubsub` does: it listens on
-// cfg.Listen, prints the connection string as the first line of out and
-// serves until ctx ends, then shuts down gracefully. The key in the printed
-// connection string is redacted unless it was generated or typed (see
-// CommandConfig.ResolveAccessKey). cfg should have passed LoadFiles and
-// Validate; logger receives the service's logs.
+// RunCommand runs the PubSub service as `chathub pubsub` does: it loads the
+// access keys and the hub settings, then listens on cfg.Listen, prints the
+// connection string as the first line of out and serves until ctx ends, then
+// shuts down gracefully. Every hub of the settings file is known before the
+// first connection is accepted. While serving, the key files and the
+// settings file are re-read every cfg.ReloadInterval. The key in the printed
+// connection string is the primary key, redacted unless it was generated or
+// typed (see CommandConfig.ResolveAccessKeys). cfg should have passed
+// LoadFiles and Validate; logger receives the service's logs.
 func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out io.Writer) error {
+	keys, showKey, err := cfg.ResolveAccessKeys()
+	if err != nil {
+		return err
+	}
+	store, err := cfg.SettingsStore()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
@@ -29,20 +41,29 @@ func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out
 	// hs.Serve closes ln; this covers the returns before it, where closing an
 	// unused listener has no error worth reporting.
 	defer func() { _ = ln.Close() }()
-	sc, showKey, err := cfg.ServiceConfig(ln.Addr().String(), logger)
+	endpoint, err := cfg.AdvertisedEndpoint(ln.Addr().String())
 	if err != nil {
 		return err
 	}
-	srv, err := New(sc)
+	srv, err := New(Config{Endpoint: endpoint, AccessKeys: keys, Logger: logger, Settings: store})
 	if err != nil {
 		return fmt.Errorf("starting the PubSub service: %w", err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	var wg sync.WaitGroup
+	rctx, stopReload := context.WithCancel(ctx)
+	defer func() {
+		stopReload()
+		wg.Wait()
+	}()
+	if r := newReloader(&cfg, keys, srv, store, logger); r != nil {
+		wg.Go(func() { r.run(rctx) })
+	}
 	// Best effort, as before: a reader of out that went away does not stop the service.
 	_, _ = fmt.Fprintln(out, printedConnectionString(srv.ConnectionString(), showKey))
-	logger.Info("Serving the PubSub service", "listen", ln.Addr().String(), "endpoint", sc.Endpoint.String())
+	logger.Info("Serving the PubSub service", "listen", ln.Addr().String(), "endpoint", endpoint.String(), "hubs", len(store.Hubs()))
 
 	select {
 	case err := <-errc:

@@ -131,7 +131,7 @@ func TestRunCommandPrintsOnlyGeneratedOrTypedKeys(t *testing.T) {
 	})
 	t.Run("a key from a file is redacted", func(t *testing.T) {
 		t.Parallel()
-		line, _, _ := startCommand(t, CommandConfig{Listen: "127.0.0.1:0", AccessKeyFile: writeKeyFile(t, cmdFileKey)})
+		line, _, _ := startCommand(t, CommandConfig{Listen: "127.0.0.1:0", AccessKeyFiles: []string{writeKeyFile(t, cmdFileKey)}})
 		if strings.Contains(line, cmdFileKey) || !strings.Contains(line, "AccessKey=***") {
 			t.Fatalf("printed %q, want the key redacted", line)
 		}
@@ -157,7 +157,7 @@ func TestRunCommandFailsWithoutServing(t *testing.T) {
 		cfg     CommandConfig
 		wantErr string
 	}{
-		"an unreadable key file": {CommandConfig{Listen: "127.0.0.1:0", AccessKeyFile: filepath.Join(t.TempDir(), "nope")}, "reading --access-key-file"},
+		"an unreadable key file": {CommandConfig{Listen: "127.0.0.1:0", AccessKeyFiles: []string{filepath.Join(t.TempDir(), "nope")}}, "reading --access-key-file"},
 		"a bad settings file":    {CommandConfig{Listen: "127.0.0.1:0", SettingsFile: filepath.Join(t.TempDir(), "nope")}, "loading hub settings"},
 		"an address in use":      {CommandConfig{Listen: busy.Addr().String()}, "listening on " + busy.Addr().String()},
 	}

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/chathub/chathub/pubsub/settings"
 	"github.com/chathub/chathub/webpubsub"
@@ -18,6 +18,13 @@ import (
 // EnvAccessKey is the environment variable that may hold the access key of
 // `chathub pubsub` (typically from a Kubernetes Secret).
 const EnvAccessKey = "WEBPUBSUB_ACCESS_KEY"
+
+// MaxAccessKeyFiles is how many --access-key-file flags `chathub pubsub` takes: the primary
+// key's file and the secondary key's, as Azure has two keys.
+const MaxAccessKeyFiles = 2
+
+// DefaultReloadInterval is how often `chathub pubsub` checks its key and settings files.
+const DefaultReloadInterval = 2 * time.Second
 
 // CommandConfig is the configuration of the `chathub pubsub` command: defaults
 // from DefaultCommandConfig, then the environment (LoadEnv), then flags
@@ -33,23 +40,32 @@ type CommandConfig struct {
 	// AccessKey is the key typed on the command line. It wins over every
 	// other source and may be printed.
 	AccessKey string
-	// AccessKeyFile names a file holding the key (a mounted Secret); used
-	// when AccessKey is empty. Surrounding whitespace is trimmed.
-	AccessKeyFile string
+	// AccessKeyFiles name the files holding the keys (a mounted Secret),
+	// primary first, at most MaxAccessKeyFiles; used when AccessKey is empty.
+	// Surrounding whitespace is trimmed. An empty primary file falls back to
+	// AccessKeyFromEnv; an empty secondary file means no secondary key. The
+	// files are re-read every ReloadInterval (see RunCommand).
+	AccessKeyFiles []string
 	// AccessKeyFromEnv is $WEBPUBSUB_ACCESS_KEY (LoadEnv), used when neither
 	// AccessKey nor the file gives a key. Never printed.
 	AccessKeyFromEnv string
-	// SettingsFile names a hub settings JSON file loaded at start-up.
+	// SettingsFile names a hub settings JSON file loaded before serving and
+	// re-read every ReloadInterval.
 	SettingsFile string
+	// ReloadInterval is how often AccessKeyFiles and SettingsFile are checked
+	// for changes; 0 means DefaultReloadInterval.
+	ReloadInterval time.Duration
 
-	fileKey    string // the trimmed content of AccessKeyFile (LoadFiles)
-	fileLoaded bool
+	fileKeys    []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
+	fileRaw     [][]byte // the content of each of AccessKeyFiles (LoadFiles)
+	fileLoaded  bool
+	settingsRaw []byte // the content of SettingsFile (SettingsStore)
 }
 
 // DefaultCommandConfig returns the configuration used when nothing
 // overrides it.
 func DefaultCommandConfig() CommandConfig {
-	return CommandConfig{Listen: "127.0.0.1:7070"}
+	return CommandConfig{Listen: "127.0.0.1:7070", ReloadInterval: DefaultReloadInterval}
 }
 
 // LoadEnv applies the environment (read through getenv) to c.
@@ -65,79 +81,129 @@ func (c *CommandConfig) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to serve on")
 	fs.StringVar(&c.Endpoint, "endpoint", c.Endpoint, "endpoint advertised in the connection string (default http://<listen address>)")
 	fs.StringVar(&c.AccessKey, "access-key", c.AccessKey, "access key, at least 32 characters (default: --access-key-file, then $"+EnvAccessKey+", else a generated one)")
-	fs.StringVar(&c.AccessKeyFile, "access-key-file", c.AccessKeyFile, "file holding the access key (e.g. a mounted Secret)")
-	fs.StringVar(&c.SettingsFile, "settings-file", c.SettingsFile, `hub settings JSON: {"hubs":{"<hub>":{"eventHandlers":[...]}}}`)
+	fs.Var((*fileList)(&c.AccessKeyFiles), "access-key-file", "file holding the access key (e.g. a mounted Secret), reloaded on change; give it twice for the primary and the secondary key")
+	fs.StringVar(&c.SettingsFile, "settings-file", c.SettingsFile, `hub settings JSON: {"hubs":{"<hub>":{"eventHandlers":[...]}}}, reloaded on change`)
+	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the access key and settings files")
 }
 
-// LoadFiles reads the access key file when it is the source of the key (no
-// AccessKey). Call it after the flags are parsed and before Validate. The
-// settings file is read by ServiceConfig.
+// fileList is a flag that may be repeated, each time adding a file name.
+type fileList []string
+
+func (l *fileList) String() string { return strings.Join(*l, ",") }
+
+func (l *fileList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// keyFilesUsed reports whether the keys come from AccessKeyFiles.
+func (c *CommandConfig) keyFilesUsed() bool { return c.AccessKey == "" && len(c.AccessKeyFiles) > 0 }
+
+// LoadFiles reads the access key files when they are the source of the keys
+// (no AccessKey). Call it after the flags are parsed and before Validate. The
+// settings file is read by SettingsStore.
 func (c *CommandConfig) LoadFiles() error {
-	c.fileKey, c.fileLoaded = "", true
-	if c.AccessKey != "" || c.AccessKeyFile == "" {
-		return nil
+	c.fileKeys, c.fileRaw, c.fileLoaded = nil, nil, true
+	if !c.keyFilesUsed() || len(c.AccessKeyFiles) > MaxAccessKeyFiles {
+		return nil // Validate reports too many files
 	}
-	b, err := os.ReadFile(c.AccessKeyFile)
-	if err != nil {
-		c.fileLoaded = false
-		return fmt.Errorf("reading --access-key-file: %w", err)
+	for _, f := range c.AccessKeyFiles {
+		b, err := os.ReadFile(f) //nolint:gosec // G304: the path is the operator's own --access-key-file flag
+		if err != nil {
+			c.fileKeys, c.fileRaw, c.fileLoaded = nil, nil, false
+			return fmt.Errorf("reading --access-key-file: %w", err)
+		}
+		c.fileRaw = append(c.fileRaw, b)
+		c.fileKeys = append(c.fileKeys, strings.TrimSpace(string(b)))
 	}
-	c.fileKey = strings.TrimSpace(string(b))
 	return nil
 }
 
 // Validate reports the first problem with c as one sentence: an invalid
-// endpoint or an invalid access key from whichever source gives it (after
-// LoadFiles, the file's too). Messages never contain the key.
+// endpoint, reload interval or number of key files, or an invalid access key
+// from whichever source gives it (after LoadFiles, the files' too). Messages
+// never contain the key.
 func (c *CommandConfig) Validate() error {
 	if c.Endpoint != "" {
 		if _, err := parseEndpoint(c.Endpoint); err != nil {
 			return err
 		}
 	}
-	if !c.fileLoaded && c.AccessKey == "" && c.AccessKeyFile != "" {
-		return nil // the key is checked once the file is read
+	if c.ReloadInterval < 0 {
+		return errors.New("the reload interval (--reload-interval) must not be negative")
 	}
-	if key, _ := c.givenKey(); key != "" {
-		return ValidateAccessKey(key)
+	if len(c.AccessKeyFiles) > MaxAccessKeyFiles {
+		return fmt.Errorf("--access-key-file is given %d times, at most %d (the primary and the secondary key)", len(c.AccessKeyFiles), MaxAccessKeyFiles)
+	}
+	if !c.fileLoaded && c.keyFilesUsed() {
+		return nil // the keys are checked once the files are read
+	}
+	keys, _ := c.givenKeys()
+	return validateKeys(keys)
+}
+
+// validateKeys checks keys, primary first; messages say which key, never
+// what it is.
+func validateKeys(keys []string) error {
+	for i, key := range keys {
+		if err := ValidateAccessKey(key); err != nil {
+			if i > 0 {
+				return fmt.Errorf("secondary key: %w", err)
+			}
+			return err
+		}
 	}
 	return nil
 }
 
-// givenKey returns the key from the flag, the file (once loaded) or the
-// environment, in that order, and whether it may be printed: only a key typed
-// on the command line may. It returns "" when none gives a key.
-func (c *CommandConfig) givenKey() (key string, show bool) {
-	switch {
-	case c.AccessKey != "":
-		return c.AccessKey, true
-	case c.fileKey != "":
-		return c.fileKey, false
+// givenKeys returns the keys from the flag, the files (once loaded) or the
+// environment, in that order, primary first, and whether they may be
+// printed: only a key typed on the command line may. The primary key comes
+// from the first file, or from the environment when that file is empty; the
+// secondary from the second file, unless it is empty. It returns nil when
+// nothing gives a primary key.
+func (c *CommandConfig) givenKeys() (keys []string, show bool) {
+	if c.AccessKey != "" {
+		return []string{c.AccessKey}, true
 	}
-	return c.AccessKeyFromEnv, false
+	primary := c.AccessKeyFromEnv
+	if len(c.fileKeys) > 0 && c.fileKeys[0] != "" {
+		primary = c.fileKeys[0]
+	}
+	if primary == "" {
+		return nil, false
+	}
+	keys = []string{primary}
+	if len(c.fileKeys) > 1 && c.fileKeys[1] != "" {
+		keys = append(keys, c.fileKeys[1])
+	}
+	return keys, false
 }
 
-// ResolveAccessKey returns the key the service uses, from the flag, the file
-// or the environment, or a generated one. show reports whether the key may be
-// printed: only a generated key (the user has no other way to learn it) or
-// one typed on the command line; a key from a file or the environment (a
-// Kubernetes Secret) must not end up in logs. It reads the file if LoadFiles
-// has not.
-func (c *CommandConfig) ResolveAccessKey() (key string, show bool, err error) {
+// ResolveAccessKeys returns the keys the service uses, primary first, from
+// the flag, the files or the environment, or a generated one. show reports
+// whether they may be printed: only a generated key (the user has no other
+// way to learn it) or one typed on the command line; a key from a file or the
+// environment (a Kubernetes Secret) must not end up in logs. It reads the
+// files if LoadFiles has not.
+func (c *CommandConfig) ResolveAccessKeys() (keys []string, show bool, err error) {
 	if !c.fileLoaded {
 		if err := c.LoadFiles(); err != nil {
-			return "", false, err
+			return nil, false, err
 		}
 	}
-	key, show = c.givenKey()
-	if key == "" {
+	if len(c.AccessKeyFiles) > MaxAccessKeyFiles {
+		return nil, false, c.Validate()
+	}
+	keys, show = c.givenKeys()
+	if len(keys) == 0 {
 		key, err := webpubsub.NewAccessKey()
-		return key, true, err
+		return []string{key}, true, err
 	}
-	if err := ValidateAccessKey(key); err != nil {
-		return "", false, err
+	if err := validateKeys(keys); err != nil {
+		return nil, false, err
 	}
-	return key, show, nil
+	return keys, show, nil
 }
 
 // AdvertisedEndpoint returns the endpoint of the connection string: Endpoint,
@@ -173,29 +239,17 @@ func parseEndpoint(s string) (*url.URL, error) {
 // empty one.
 func (c *CommandConfig) SettingsStore() (*settings.Store, error) {
 	store := settings.NewStore()
-	if c.SettingsFile != "" {
-		if err := store.LoadFile(c.SettingsFile); err != nil {
-			return nil, fmt.Errorf("loading hub settings: %w", err)
-		}
+	c.settingsRaw = nil
+	if c.SettingsFile == "" {
+		return store, nil
 	}
+	b, err := settings.ReadFile(c.SettingsFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading hub settings: %w", err)
+	}
+	if _, err := store.SyncFileData(c.SettingsFile, b); err != nil {
+		return nil, fmt.Errorf("loading hub settings: %w", err)
+	}
+	c.settingsRaw = b
 	return store, nil
-}
-
-// ServiceConfig translates c into the Config of the Server listening on
-// bound: its endpoint, access key, hub settings and logger. showKey reports
-// whether the key may be printed (see ResolveAccessKey).
-func (c *CommandConfig) ServiceConfig(bound string, logger *slog.Logger) (cfg Config, showKey bool, err error) {
-	key, showKey, err := c.ResolveAccessKey()
-	if err != nil {
-		return Config{}, false, err
-	}
-	store, err := c.SettingsStore()
-	if err != nil {
-		return Config{}, false, err
-	}
-	endpoint, err := c.AdvertisedEndpoint(bound)
-	if err != nil {
-		return Config{}, false, err
-	}
-	return Config{Endpoint: endpoint, AccessKeys: []string{key}, Logger: logger, Settings: store}, showKey, nil
 }

@@ -6,17 +6,20 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const (
-	cmdFlagKey = "flag-key-0123456789abcdefghijklmnopqrstuv"
-	cmdFileKey = "file-key-0123456789abcdefghijklmnopqrstuv"
-	cmdEnvKey  = "env-key-0123456789abcdefghijklmnopqrstuvw"
+	cmdFlagKey  = "flag-key-0123456789abcdefghijklmnopqrstuv"
+	cmdFileKey  = "file-key-0123456789abcdefghijklmnopqrstuv"
+	cmdEnvKey   = "env-key-0123456789abcdefghijklmnopqrstuvw"
+	cmdFileKey2 = "second-key-0123456789abcdefghijklmnopqrst"
 )
 
 // envOf returns a getenv that knows only vars.
@@ -56,7 +59,7 @@ func TestCommandConfigLayersDefaultsEnvAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := CommandConfig{Listen: "127.0.0.1:7070"}
+	want := CommandConfig{Listen: "127.0.0.1:7070", ReloadInterval: 2 * time.Second}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
@@ -64,12 +67,14 @@ func TestCommandConfigLayersDefaultsEnvAndFlags(t *testing.T) {
 	settingsFile := filepath.Join(t.TempDir(), "hubs.json")
 	c, err = loadCommandConfig(t, map[string]string{EnvAccessKey: cmdEnvKey, "OTHER": "x"},
 		"--listen", ":0", "--endpoint", "https://wps.example.com", "--access-key", cmdFlagKey,
-		"--access-key-file", "/does/not/matter", "--settings-file", settingsFile)
+		"--access-key-file", "/does/not/matter", "--access-key-file", "/nor/this", "--settings-file", settingsFile,
+		"--reload-interval", "5s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = CommandConfig{Listen: ":0", Endpoint: "https://wps.example.com", AccessKey: cmdFlagKey,
-		AccessKeyFile: "/does/not/matter", AccessKeyFromEnv: cmdEnvKey, SettingsFile: settingsFile}
+		AccessKeyFiles: []string{"/does/not/matter", "/nor/this"}, AccessKeyFromEnv: cmdEnvKey, SettingsFile: settingsFile,
+		ReloadInterval: 5 * time.Second}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{})); diff != "" {
 		t.Errorf("with env and flags (-want +got):\n%s", diff)
 	}
@@ -80,23 +85,44 @@ func TestCommandConfigAccessKey(t *testing.T) {
 	keyFile := writeKeyFile(t, "  "+cmdFileKey+"\n")
 	emptyFile := writeKeyFile(t, " \n")
 	badFile := writeKeyFile(t, "short\n")
+	secondFile := writeKeyFile(t, cmdFileKey2+"\n")
 	env := map[string]string{EnvAccessKey: cmdEnvKey}
 	tests := map[string]struct {
 		args     []string
 		env      map[string]string
-		want     string
+		want     []string
 		wantShow bool
 		// wantErr is in the error of Validate (or of LoadFiles with wantFileErr).
 		wantErr     string
 		wantFileErr bool
+		// keysFine: Validate refuses something else, the keys resolve.
+		keysFine bool
 	}{
-		"the flag wins and may be shown":              {args: []string{"--access-key", cmdFlagKey, "--access-key-file", keyFile}, env: env, want: cmdFlagKey, wantShow: true},
-		"the flag wins even over a missing file":      {args: []string{"--access-key", cmdFlagKey, "--access-key-file", "/nope"}, want: cmdFlagKey, wantShow: true},
-		"the file comes next, trimmed, never shown":   {args: []string{"--access-key-file", keyFile}, env: env, want: cmdFileKey},
-		"an empty file falls back to the environment": {args: []string{"--access-key-file", emptyFile}, env: env, want: cmdEnvKey},
-		"the environment comes last, never shown":     {env: env, want: cmdEnvKey},
+		"the flag wins and may be shown":              {args: []string{"--access-key", cmdFlagKey, "--access-key-file", keyFile}, env: env, want: []string{cmdFlagKey}, wantShow: true},
+		"the flag wins even over a missing file":      {args: []string{"--access-key", cmdFlagKey, "--access-key-file", "/nope"}, want: []string{cmdFlagKey}, wantShow: true},
+		"the file comes next, trimmed, never shown":   {args: []string{"--access-key-file", keyFile}, env: env, want: []string{cmdFileKey}},
+		"an empty file falls back to the environment": {args: []string{"--access-key-file", emptyFile}, env: env, want: []string{cmdEnvKey}},
+		"the environment comes last, never shown":     {env: env, want: []string{cmdEnvKey}},
 		"a bad environment key is ignored under a flag": {
-			args: []string{"--access-key", cmdFlagKey}, env: map[string]string{EnvAccessKey: "short"}, want: cmdFlagKey, wantShow: true,
+			args: []string{"--access-key", cmdFlagKey}, env: map[string]string{EnvAccessKey: "short"}, want: []string{cmdFlagKey}, wantShow: true,
+		},
+		"a second file gives the secondary key": {
+			args: []string{"--access-key-file", keyFile, "--access-key-file", secondFile}, env: env, want: []string{cmdFileKey, cmdFileKey2},
+		},
+		"an empty second file gives no secondary key": {
+			args: []string{"--access-key-file", keyFile, "--access-key-file", emptyFile}, want: []string{cmdFileKey},
+		},
+		"an empty first file takes the environment's key as the primary": {
+			args: []string{"--access-key-file", emptyFile, "--access-key-file", secondFile}, env: env, want: []string{cmdEnvKey, cmdFileKey2},
+		},
+		"a short secondary key is refused": {
+			args: []string{"--access-key-file", keyFile, "--access-key-file", badFile}, wantErr: "secondary key: access key is 5 characters long",
+		},
+		"a third key file is refused": {
+			args: []string{"--access-key-file", keyFile, "--access-key-file", keyFile, "--access-key-file", keyFile}, wantErr: "at most 2",
+		},
+		"a negative reload interval is refused": {
+			args: []string{"--access-key", cmdFlagKey, "--reload-interval", "-1s"}, wantErr: "must not be negative", keysFine: true,
 		},
 		"a short key is refused":                {args: []string{"--access-key", "short"}, wantErr: "at least 32"},
 		"a key with a semicolon is refused":     {args: []string{"--access-key", "0123456789abcdefghijklmnopqrstuvwxyz;"}, wantErr: "';'"},
@@ -122,8 +148,8 @@ func TestCommandConfigAccessKey(t *testing.T) {
 				if fileErr == nil || !strings.Contains(fileErr.Error(), tc.wantErr) {
 					t.Fatalf("LoadFiles: err %v, want %q", fileErr, tc.wantErr)
 				}
-				if _, _, err := c.ResolveAccessKey(); err == nil {
-					t.Fatal("ResolveAccessKey succeeded without the key file")
+				if _, _, err := c.ResolveAccessKeys(); err == nil {
+					t.Fatal("ResolveAccessKeys succeeded without the key file")
 				}
 				return
 			}
@@ -140,28 +166,28 @@ func TestCommandConfigAccessKey(t *testing.T) {
 						t.Fatalf("the error %q shows the key", err)
 					}
 				}
-				if _, _, err := c.ResolveAccessKey(); err == nil {
-					t.Fatal("ResolveAccessKey accepted the key Validate refused")
+				if _, _, err := c.ResolveAccessKeys(); (err == nil) != tc.keysFine {
+					t.Fatalf("ResolveAccessKeys: %v, want an error only for bad keys", err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("Validate: %v", err)
 			}
-			got, show, err := c.ResolveAccessKey()
-			if err != nil || got != tc.want || show != tc.wantShow {
+			got, show, err := c.ResolveAccessKeys()
+			if err != nil || !slices.Equal(got, tc.want) || show != tc.wantShow {
 				t.Fatalf("got %q (show %v), %v; want %q (show %v)", got, show, err, tc.want, tc.wantShow)
 			}
 		})
 	}
 	t.Run("the file is read when LoadFiles was skipped", func(t *testing.T) {
 		t.Parallel()
-		c := CommandConfig{AccessKeyFile: keyFile, AccessKeyFromEnv: cmdEnvKey}
+		c := CommandConfig{AccessKeyFiles: []string{keyFile}, AccessKeyFromEnv: cmdEnvKey}
 		if err := c.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		got, show, err := c.ResolveAccessKey()
-		if err != nil || got != cmdFileKey || show {
+		got, show, err := c.ResolveAccessKeys()
+		if err != nil || !slices.Equal(got, []string{cmdFileKey}) || show {
 			t.Fatalf("got %q (show %v), %v; want the file's key, hidden", got, show, err)
 		}
 	})
@@ -171,11 +197,12 @@ func TestCommandConfigAccessKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, show, err := c.ResolveAccessKey()
-		if err != nil {
-			t.Fatal(err)
+		keys, show, err := c.ResolveAccessKeys()
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("got %d keys, %v; want one generated key", len(keys), err)
 		}
-		b, _, _ := c.ResolveAccessKey()
+		again, _, _ := c.ResolveAccessKeys()
+		a, b := keys[0], again[0]
 		if ValidateAccessKey(a) != nil || a == b {
 			t.Fatalf("generated keys %q and %q must be valid and random", a, b)
 		}
@@ -228,7 +255,7 @@ func TestCommandConfigEndpoint(t *testing.T) {
 	}
 }
 
-func TestCommandConfigServiceConfig(t *testing.T) {
+func TestCommandConfigSettingsStore(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
@@ -240,27 +267,21 @@ func TestCommandConfigServiceConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c := CommandConfig{Listen: "127.0.0.1:0", AccessKeyFromEnv: cmdEnvKey, SettingsFile: good}
-	sc, show, err := c.ServiceConfig("127.0.0.1:7071", nil)
+	c := CommandConfig{SettingsFile: good}
+	store, err := c.SettingsStore()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if show || len(sc.AccessKeys) != 1 || sc.AccessKeys[0] != cmdEnvKey || sc.Endpoint.String() != "http://127.0.0.1:7071" {
-		t.Fatalf("got keys %q (show %v), endpoint %v; want the environment's key, hidden, and the bound address", sc.AccessKeys, show, sc.Endpoint)
-	}
-	hs, ok := sc.Settings.Get("chat")
+	hs, ok := store.Get("chat")
 	if !ok || len(hs.Properties.EventHandlers) != 1 || hs.Properties.EventHandlers[0].URLTemplate != "http://127.0.0.1:1/eventhandler" {
 		t.Fatalf("the settings file was not loaded: %+v, %v", hs, ok)
 	}
-	if err := sc.Validate(); err != nil {
-		t.Fatalf("the translated Config is invalid: %v", err)
-	}
 
 	c.SettingsFile = bad
-	if _, _, err := c.ServiceConfig("127.0.0.1:7071", nil); err == nil || !strings.Contains(err.Error(), "loading hub settings") {
+	if _, err := c.SettingsStore(); err == nil || !strings.Contains(err.Error(), "loading hub settings") {
 		t.Fatalf("err %v, want a hub settings error", err)
 	}
-	store, err := (&CommandConfig{}).SettingsStore()
+	store, err = (&CommandConfig{}).SettingsStore()
 	if err != nil || len(store.Hubs()) != 0 {
 		t.Fatalf("without a file: %v, %v; want an empty store", store.Hubs(), err)
 	}

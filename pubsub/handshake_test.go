@@ -142,7 +142,10 @@ func TestUnknownSubprotocolIsRaw(t *testing.T) {
 }
 
 func FuzzVerifyToken(f *testing.F) {
-	s := &Server{cfg: Config{Endpoint: &url.URL{Scheme: "http", Host: "h"}, AccessKeys: []string{testKey}, Now: time.Now}}
+	s := &Server{cfg: Config{Endpoint: &url.URL{Scheme: "http", Host: "h"}, Now: time.Now}}
+	if err := s.SetAccessKeys([]string{testKey}); err != nil {
+		f.Fatal(err)
+	}
 	good, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"aud": "http://h/client/hubs/chat", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(testKey))
 	for _, seed := range []string{good, "", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", good + "x"} {
 		f.Add(seed, "http://h/client/hubs/chat")

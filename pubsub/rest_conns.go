@@ -168,7 +168,7 @@ func (s *Server) generateToken(w http.ResponseWriter, r *http.Request, h *hub.Hu
 	if aerr != nil {
 		return aerr
 	}
-	access, err := webpubsub.ClientAccessFor(s.cfg.Endpoint, s.cfg.AccessKeys[0], h.Name(), webpubsub.ClientTokenOptions{
+	access, err := webpubsub.ClientAccessFor(s.cfg.Endpoint, s.accessKeys()[0], h.Name(), webpubsub.ClientTokenOptions{
 		UserID: q.Get("userId"), Roles: q["role"], Groups: q["group"], TTL: time.Duration(minutes) * time.Minute,
 	}, s.cfg.Now())
 	if err != nil {

@@ -7,8 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +37,7 @@ type Server struct {
 	transport *transport.Transport
 	handler   http.Handler
 
+	keys     atomic.Pointer[[]string] // the current access keys, primary first
 	closing  atomic.Bool
 	stopPing chan struct{}
 	stopOnce sync.Once
@@ -46,6 +50,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, stopPing: make(chan struct{})}
+	keys := slices.Clone(cfg.AccessKeys)
+	s.keys.Store(&keys)
 	s.reg = hub.NewRegistry(hub.Config{
 		MaxQueueFrames:   cfg.MaxQueueFrames,
 		MaxQueueBytes:    cfg.MaxQueueBytes,
@@ -55,10 +61,9 @@ func New(cfg Config) (*Server, error) {
 		OnClose:          s.onClose,
 	})
 	s.metrics = newMetrics(s.reg)
-	keys := s.accessKeys
 	s.disp = upstream.NewDispatcher(upstream.Config{
 		Store:       cfg.Settings,
-		AccessKeys:  keys,
+		AccessKeys:  s.accessKeys,
 		Origin:      cfg.Endpoint.Hostname(),
 		HTTPClient:  cfg.UpstreamClient,
 		Logger:      cfg.Logger,
@@ -73,21 +78,40 @@ func New(cfg Config) (*Server, error) {
 		Writers:      cfg.WriterPoolSize,
 	})
 	s.handler = s.routes(arm.NewHandler(arm.Config{
-		Store: cfg.Settings, AccessKeys: keys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
+		Store: cfg.Settings, AccessKeys: s.accessKeys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
 	}))
 	go s.keepAlive()
 	return s, nil
 }
 
-// accessKeys returns the current access keys.
-func (s *Server) accessKeys() []string { return s.cfg.AccessKeys }
+// accessKeys returns the current access keys, primary first. Callers must not modify the
+// slice: SetAccessKeys replaces it as a whole.
+func (s *Server) accessKeys() []string { return *s.keys.Load() }
+
+// SetAccessKeys replaces the access keys, primary first: from then on tokens and signatures
+// are checked against these keys only, while connections already open stay open. Each key
+// must pass ValidateAccessKey; on an error nothing changes.
+func (s *Server) SetAccessKeys(keys []string) error {
+	if len(keys) == 0 {
+		return errors.New("at least one access key is required")
+	}
+	for i, k := range keys {
+		if err := ValidateAccessKey(k); err != nil {
+			return fmt.Errorf("access key %d: %w", i+1, err)
+		}
+	}
+	keys = slices.Clone(keys)
+	s.keys.Store(&keys)
+	return nil
+}
 
 // Handler returns the HTTP handler serving every route of the service.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// ConnectionString returns the service's connection string (it contains the first key).
+// ConnectionString returns the service's connection string (it contains the current primary
+// key).
 func (s *Server) ConnectionString() string {
-	cs := webpubsub.ConnectionString{Endpoint: s.cfg.Endpoint, AccessKey: s.cfg.AccessKeys[0], Version: "1.0"}
+	cs := webpubsub.ConnectionString{Endpoint: s.cfg.Endpoint, AccessKey: s.accessKeys()[0], Version: "1.0"}
 	return cs.Format()
 }
 
@@ -124,8 +148,21 @@ func (s *Server) routes(armHandler http.Handler) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("HEAD /api/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", s.serveReady)
 	s.restRoutes(mux)
 	return mux
+}
+
+// serveReady answers 200 while the service accepts connections and 503 once Shutdown has
+// begun. A Server is built with its keys and hub settings (New), so it knows every hub's
+// event handler before it can answer at all.
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	if s.closing.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
 }
 
 // keepAlive pings every socket once per interval from one goroutine: the pings go through

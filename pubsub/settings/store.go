@@ -27,14 +27,21 @@ const maxFileBytes = 16 << 20
 // Store holds the settings of each hub, keyed by the hub name case-insensitively. It is safe
 // for concurrent use; it keeps its own copies, so callers may change what they pass in or get
 // back.
+//
+// A hub's settings come either from a settings file (SyncFile) or from Set; the store
+// remembers which, so a later version of the file removes only the hubs the file gave.
 type Store struct {
 	mu   sync.RWMutex
 	hubs map[string]*webpubsub.HubSettings
+	// fromFile holds the hubs whose current settings came from the file.
+	fromFile map[string]bool
+	// fileEntries is each hub's entry in the last applied file (canonical JSON).
+	fileEntries map[string][]byte
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{hubs: map[string]*webpubsub.HubSettings{}}
+	return &Store{hubs: map[string]*webpubsub.HubSettings{}, fromFile: map[string]bool{}, fileEntries: map[string][]byte{}}
 }
 
 // Get returns a copy of the settings of hub, and whether there are any.
@@ -61,8 +68,10 @@ func (s *Store) Set(hub string, hs *webpubsub.HubSettings) error {
 	if c.Name == "" {
 		c.Name = hub
 	}
+	key := strings.ToLower(hub)
 	s.mu.Lock()
-	s.hubs[strings.ToLower(hub)] = c
+	s.hubs[key] = c
+	delete(s.fromFile, key)
 	s.mu.Unlock()
 	return nil
 }
@@ -74,6 +83,7 @@ func (s *Store) Delete(hub string) bool {
 	defer s.mu.Unlock()
 	_, ok := s.hubs[key]
 	delete(s.hubs, key)
+	delete(s.fromFile, key)
 	return ok
 }
 
@@ -94,44 +104,124 @@ type fileFormat struct {
 	Hubs map[string]*webpubsub.HubProperties `json:"hubs"`
 }
 
+// FileSync says what applying a version of the settings file changed, by hub name.
+type FileSync struct {
+	// Set lists the hubs set to the file's settings: new or changed entries.
+	Set []string
+	// Removed lists the hubs dropped from the file and removed from the store.
+	Removed []string
+	// Kept lists the hubs dropped from the file but kept, because their settings were set
+	// through Set after the file gave them.
+	Kept []string
+}
+
 // LoadFile reads a JSON settings file of the form
 // {"hubs":{"chat":{"eventHandlers":[{"urlTemplate":"http://host/api/{event}","systemEvents":["connect"]}]}}}
-// and stores the settings of every hub in it. Nothing is stored unless the whole file is valid.
+// and applies it as SyncFile does; into a store without a previous file, that stores the
+// settings of every hub in it. Nothing changes unless the whole file is valid.
 func (s *Store) LoadFile(path string) error {
+	_, err := s.SyncFile(path)
+	return err
+}
+
+// SyncFile reads the settings file at path and applies it (see SyncFileData).
+func (s *Store) SyncFile(path string) (FileSync, error) {
 	data, err := readLimited(path)
 	if err != nil {
-		return err
+		return FileSync{}, err
 	}
+	return s.SyncFileData(path, data)
+}
+
+// SyncFileData applies data, a version of the settings file at path, to the store. Each
+// hub's settings are those of whichever changed last, its entry in the file or Set:
+//   - a hub whose entry is new or differs from the previously applied file is set to it;
+//   - a hub whose entry is unchanged keeps its current settings (a Set or Delete made
+//     after the file was applied stays);
+//   - a hub dropped from the file is removed when its settings still come from the file,
+//     and kept when they were Set after that.
+//
+// Nothing changes unless the whole file is valid.
+func (s *Store) SyncFileData(path string, data []byte) (FileSync, error) {
+	parsed, err := parseFile(path, data)
+	if err != nil {
+		return FileSync{}, err
+	}
+	entries := make(map[string][]byte, len(parsed))
+	for key, hs := range parsed {
+		b, err := json.Marshal(hs)
+		if err != nil {
+			return FileSync{}, fmt.Errorf("hub settings file %s: hub %q: %w", path, hs.Name, err)
+		}
+		entries[key] = b
+	}
+	var res FileSync
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, hs := range parsed {
+		if prev, ok := s.fileEntries[key]; ok && bytes.Equal(prev, entries[key]) {
+			continue
+		}
+		s.hubs[key] = clone(hs)
+		s.fromFile[key] = true
+		res.Set = append(res.Set, hs.Name)
+	}
+	for key := range s.fileEntries {
+		if _, ok := parsed[key]; ok {
+			continue
+		}
+		hs, ok := s.hubs[key]
+		switch {
+		case !ok:
+		case s.fromFile[key]:
+			delete(s.hubs, key)
+			delete(s.fromFile, key)
+			res.Removed = append(res.Removed, hs.Name)
+		default:
+			res.Kept = append(res.Kept, hs.Name)
+		}
+	}
+	s.fileEntries = entries
+	sort.Strings(res.Set)
+	sort.Strings(res.Removed)
+	sort.Strings(res.Kept)
+	return res, nil
+}
+
+// parseFile parses and validates a settings file, keyed by the lower-case hub name.
+func parseFile(path string, data []byte) (map[string]*webpubsub.HubSettings, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var f fileFormat
 	if err := dec.Decode(&f); err != nil {
-		return fmt.Errorf("hub settings file %s: %w", path, err)
+		return nil, fmt.Errorf("hub settings file %s: %w", path, err)
 	}
 	if f.Hubs == nil {
-		return fmt.Errorf("hub settings file %s: no \"hubs\" object", path)
+		return nil, fmt.Errorf("hub settings file %s: no \"hubs\" object", path)
 	}
 	parsed := make(map[string]*webpubsub.HubSettings, len(f.Hubs))
 	for hub, props := range f.Hubs {
 		if props == nil {
-			return fmt.Errorf("hub settings file %s: hub %q has null settings", path, hub)
+			return nil, fmt.Errorf("hub settings file %s: hub %q has null settings", path, hub)
 		}
 		hs := &webpubsub.HubSettings{Name: hub, Properties: *props}
 		if err := validateHub(hub); err != nil {
-			return fmt.Errorf("hub settings file %s: %w", path, err)
+			return nil, fmt.Errorf("hub settings file %s: %w", path, err)
 		}
 		if err := Validate(hs); err != nil {
-			return fmt.Errorf("hub settings file %s: hub %q: %w", path, hub, err)
+			return nil, fmt.Errorf("hub settings file %s: hub %q: %w", path, hub, err)
 		}
-		parsed[hub] = hs
+		key := strings.ToLower(hub)
+		if other, ok := parsed[key]; ok {
+			return nil, fmt.Errorf("hub settings file %s: hubs %q and %q differ only in case", path, other.Name, hub)
+		}
+		parsed[key] = hs
 	}
-	s.mu.Lock()
-	for hub, hs := range parsed {
-		s.hubs[strings.ToLower(hub)] = clone(hs)
-	}
-	s.mu.Unlock()
-	return nil
+	return parsed, nil
 }
+
+// ReadFile reads a settings file, at most 16 MiB, for SyncFileData. Errors name the file.
+func ReadFile(path string) ([]byte, error) { return readLimited(path) }
 
 func readLimited(path string) (_ []byte, err error) {
 	f, err := os.Open(path) //nolint:gosec // G304: the path is the operator's own --settings-file flag

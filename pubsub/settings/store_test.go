@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -142,5 +145,154 @@ func TestLoadFileReportsAMissingFile(t *testing.T) {
 	err := NewStore().LoadFile(filepath.Join(t.TempDir(), "missing.json"))
 	if err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("LoadFile(missing) = %v, want a no such file error", err)
+	}
+}
+
+// TestSyncFileData applies versions of a settings file, with changes through Set and Delete
+// in between, and checks which hubs and handlers the store ends up with.
+func TestSyncFileData(t *testing.T) {
+	t.Parallel()
+	file := func(hubs ...string) string {
+		// hub=url pairs
+		var b strings.Builder
+		b.WriteString(`{"hubs":{`)
+		for i, h := range hubs {
+			name, url, _ := strings.Cut(h, "=")
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"` + name + `":{"eventHandlers":[{"urlTemplate":"` + url + `","userEventPattern":"*"}]}`)
+		}
+		b.WriteString(`}}`)
+		return b.String()
+	}
+	type step struct {
+		file   string // a file version to apply, or
+		set    string // hub=url to Set, or
+		delete string // a hub to Delete
+		want   FileSync
+	}
+	tests := map[string]struct {
+		steps []step
+		want  map[string]string // hub → URL after the last step
+	}{
+		"the first version sets every hub": {
+			steps: []step{{file: file("a=http://h/1", "b=http://h/2"), want: FileSync{Set: []string{"a", "b"}}}},
+			want:  map[string]string{"a": "http://h/1", "b": "http://h/2"},
+		},
+		"a changed entry replaces the hub's settings and an unchanged one is left alone": {
+			steps: []step{
+				{file: file("a=http://h/1", "b=http://h/2"), want: FileSync{Set: []string{"a", "b"}}},
+				{file: file("a=http://h/3", "b=http://h/2"), want: FileSync{Set: []string{"a"}}},
+			},
+			want: map[string]string{"a": "http://h/3", "b": "http://h/2"},
+		},
+		"a hub dropped from the file is removed when its settings came from the file": {
+			steps: []step{
+				{file: file("a=http://h/1", "b=http://h/2"), want: FileSync{Set: []string{"a", "b"}}},
+				{file: file("a=http://h/1"), want: FileSync{Removed: []string{"b"}}},
+			},
+			want: map[string]string{"a": "http://h/1"},
+		},
+		"a hub set through the API after the file stays when the file drops it": {
+			steps: []step{
+				{file: file("a=http://h/1", "b=http://h/2"), want: FileSync{Set: []string{"a", "b"}}},
+				{set: "b=http://live/2"},
+				{file: file("a=http://h/1"), want: FileSync{Kept: []string{"b"}}},
+			},
+			want: map[string]string{"a": "http://h/1", "b": "http://live/2"},
+		},
+		"a hub set through the API keeps its settings while its entry in the file is unchanged": {
+			steps: []step{
+				{file: file("a=http://h/1", "b=http://h/2"), want: FileSync{Set: []string{"a", "b"}}},
+				{set: "b=http://live/2"},
+				{file: file("a=http://h/9", "b=http://h/2"), want: FileSync{Set: []string{"a"}}},
+			},
+			want: map[string]string{"a": "http://h/9", "b": "http://live/2"},
+		},
+		"the file takes the hub back when it mentions the hub again": {
+			steps: []step{
+				{file: file("a=http://h/1", "b=http://h/2"), want: FileSync{Set: []string{"a", "b"}}},
+				{set: "b=http://live/2"},
+				{file: file("a=http://h/1"), want: FileSync{Kept: []string{"b"}}},
+				{file: file("a=http://h/1", "b=http://h/4"), want: FileSync{Set: []string{"b"}}},
+				{file: file("a=http://h/1"), want: FileSync{Removed: []string{"b"}}},
+			},
+			want: map[string]string{"a": "http://h/1"},
+		},
+		"a hub deleted through the API stays deleted until its entry changes": {
+			steps: []step{
+				{file: file("a=http://h/1", "b=http://h/2"), want: FileSync{Set: []string{"a", "b"}}},
+				{delete: "b"},
+				{file: file("a=http://h/5", "b=http://h/2"), want: FileSync{Set: []string{"a"}}},
+				{file: file("a=http://h/5"), want: FileSync{}},
+			},
+			want: map[string]string{"a": "http://h/5"},
+		},
+		"hub names are compared without case": {
+			steps: []step{
+				{file: file("Chat=http://h/1"), want: FileSync{Set: []string{"Chat"}}},
+				{file: file("chat=http://h/1"), want: FileSync{Set: []string{"chat"}}},
+				{file: file("other=http://h/1"), want: FileSync{Set: []string{"other"}, Removed: []string{"chat"}}},
+			},
+			want: map[string]string{"other": "http://h/1"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := NewStore()
+			for i, st := range tc.steps {
+				switch {
+				case st.file != "":
+					got, err := s.SyncFileData("hubs.json", []byte(st.file))
+					if err != nil {
+						t.Fatalf("step %d: %v", i, err)
+					}
+					if diff := cmp.Diff(st.want, got, cmpopts.EquateEmpty()); diff != "" {
+						t.Fatalf("step %d (-want +got):\n%s", i, diff)
+					}
+				case st.set != "":
+					hub, url, _ := strings.Cut(st.set, "=")
+					if err := s.Set(hub, handlerSettings(webpubsub.EventHandlerSettings{URLTemplate: url})); err != nil {
+						t.Fatalf("step %d: %v", i, err)
+					}
+				default:
+					s.Delete(st.delete)
+				}
+			}
+			got := map[string]string{}
+			for _, hub := range s.Hubs() {
+				hs, _ := s.Get(hub)
+				got[strings.ToLower(hub)] = hs.Properties.EventHandlers[0].URLTemplate
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Fatalf("hubs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSyncFileDataRefusesABadVersionWhole(t *testing.T) {
+	t.Parallel()
+	s := NewStore()
+	if _, err := s.SyncFileData("hubs.json", []byte(`{"hubs":{"a":{"eventHandlers":[{"urlTemplate":"http://h/1"}]}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"an invalid handler":         `{"hubs":{"b":{"eventHandlers":[{"urlTemplate":"nope"}]}}}`,
+		"two hubs differing in case": `{"hubs":{"b":{},"B":{}}}`,
+		"not JSON":                   `{"hubs":`,
+	} {
+		if _, err := s.SyncFileData("hubs.json", []byte(data)); err == nil {
+			t.Fatalf("%s was accepted", name)
+		}
+		if got := strings.Join(s.Hubs(), ","); got != "a" {
+			t.Fatalf("after %s the hubs are %s, want a (unchanged)", name, got)
+		}
+	}
+	// The refused versions did not replace the last applied one: dropping a still removes it.
+	if res, err := s.SyncFileData("hubs.json", []byte(`{"hubs":{}}`)); err != nil || len(res.Removed) != 1 {
+		t.Fatalf("got %+v, %v; want a removed", res, err)
 	}
 }
