@@ -152,7 +152,8 @@ func (r *reloader) reloadSettings() {
 	}
 	r.settingsRaw = b
 	r.recover(path)
-	r.log.Info("Reloaded the hub settings", "file", path, "set", res.Set, "removed", res.Removed, "kept", res.Kept)
+	r.log.Info("Reloaded the hub settings", "file", path, "set", len(res.Set), "removed", len(res.Removed), "kept", len(res.Kept))
+	r.log.Debug("Reloaded the hub settings", "file", path, "setHubs", res.Set, "removedHubs", res.Removed, "keptHubs", res.Kept)
 }
 
 // fail logs a file's problem, once until the file is good again.
