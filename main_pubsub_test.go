@@ -27,6 +27,11 @@ func TestPubSubRejectsBadFlags(t *testing.T) {
 		"a short access key":         {[]string{"--access-key", "short"}, "usage error: access key is 5 characters long, it must be at least 32"},
 		"an endpoint with a path":    {[]string{"--endpoint", "http://svc/base"}, `usage error: --endpoint "http://svc/base" must not have a path`},
 		"an endpoint with user info": {[]string{"--endpoint", "http://u:pw@svc"}, "usage error: --endpoint must not have user info (user:password@)"},
+		"three key files": {
+			[]string{"--access-key-file", "a", "--access-key-file", "b", "--access-key-file", "c"},
+			"usage error: --access-key-file is given 3 times, at most 2 (the primary and the secondary key)",
+		},
+		"a negative reload interval": {[]string{"--reload-interval", "-1s"}, "usage error: the reload interval (--reload-interval) must not be negative"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
