@@ -23,4 +23,4 @@ var (
 	errUsage  = cli.ErrUsage
 )
 
-func main() { cli.Main(commands) }
+func main() { cli.Main("chathub", commands) }

@@ -11,4 +11,4 @@ package main
 
 import "github.com/chathub/chathub/internal/cli"
 
-func main() { cli.Main([]cli.Command{cli.ChatServer, cli.PubSub}) }
+func main() { cli.Main("chathub-data", []cli.Command{cli.ChatServer, cli.PubSub}) }

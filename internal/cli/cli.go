@@ -35,32 +35,34 @@ var (
 var ErrUsage = errors.New("usage error")
 
 // Main runs the subcommand os.Args names until SIGINT or SIGTERM and exits:
-// 0 on success or --help, 2 on a usage error, 1 on any other error.
-func Main(cmds []Command) {
+// 0 on success or --help, 2 on a usage error, 1 on any other error. name
+// is the binary's name in help and error messages.
+func Main(name string, cmds []Command) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, cmds, os.Args[1:], os.Stdout)
+	err := Run(ctx, name, cmds, os.Args[1:], os.Stdout)
 	stop()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, ErrUsage):
-		fmt.Fprintln(os.Stderr, "chathub:", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)
 	default:
-		fmt.Fprintln(os.Stderr, "chathub:", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
 }
 
-// Run dispatches to the command of cmds named by args[0]; help goes to stdout.
-func Run(ctx context.Context, cmds []Command, args []string, stdout io.Writer) error {
+// Run dispatches to the command of cmds named by args[0]; help goes to
+// stdout. name is the binary's name in help and error messages.
+func Run(ctx context.Context, name string, cmds []Command, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		usage(stdout, cmds)
-		return fmt.Errorf("%w: no command given; run 'chathub --help' for the list", ErrUsage)
+		usage(stdout, name, cmds)
+		return fmt.Errorf("%w: no command given; run '%s --help' for the list", ErrUsage, name)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		usage(stdout, cmds)
+		usage(stdout, name, cmds)
 		return nil
 	}
 	for _, c := range cmds {
@@ -68,19 +70,19 @@ func Run(ctx context.Context, cmds []Command, args []string, stdout io.Writer) e
 			return c.Run(ctx, args[1:])
 		}
 	}
-	return fmt.Errorf("%w: unknown command %q; run 'chathub --help' for the list", ErrUsage, args[0])
+	return fmt.Errorf("%w: unknown command %q; run '%s --help' for the list", ErrUsage, args[0], name)
 }
 
-func usage(w io.Writer, cmds []Command) {
+func usage(w io.Writer, name string, cmds []Command) {
 	// The help text is best effort: a failed write to the terminal has nowhere to be reported.
-	_, _ = fmt.Fprintln(w, "chathub: real-time chat on Kubernetes with Azure Web PubSub")
+	_, _ = fmt.Fprintf(w, "%s: real-time chat on Kubernetes with Azure Web PubSub\n", name)
 	_, _ = fmt.Fprintln(w)
-	_, _ = fmt.Fprintln(w, "Usage: chathub <command> [flags]")
+	_, _ = fmt.Fprintf(w, "Usage: %s <command> [flags]\n", name)
 	_, _ = fmt.Fprintln(w)
 	_, _ = fmt.Fprintln(w, "Commands:")
 	for _, c := range cmds {
 		_, _ = fmt.Fprintf(w, "  %-11s %s\n", c.Name, c.Summary)
 	}
 	_, _ = fmt.Fprintln(w)
-	_, _ = fmt.Fprintln(w, "Run 'chathub <command> --help' for the flags of a command.")
+	_, _ = fmt.Fprintf(w, "Run '%s <command> --help' for the flags of a command.\n", name)
 }
