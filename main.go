@@ -5,7 +5,7 @@
 // service, ChatHub's own Web PubSub-compatible service (pubsub). The
 // operator's pods run it; the chat server and PubSub service pods run
 // cmd/chathub-data, the same data-plane subcommands without the
-// Kubernetes libraries, which idles in less than half the memory.
+// Kubernetes libraries, which idles in about a quarter of the memory.
 package main
 
 import "github.com/chathub/chathub/internal/cli"
