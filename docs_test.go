@@ -53,8 +53,8 @@ type docFlag struct {
 // texts are not compared.
 func TestDocFlagTables(t *testing.T) {
 	for _, c := range commands {
-		if _, ok := flagTableDocs[c.name]; !ok {
-			t.Errorf("chathub %s has no flag table: add its page to flagTableDocs", c.name)
+		if _, ok := flagTableDocs[c.Name]; !ok {
+			t.Errorf("chathub %s has no flag table: add its page to flagTableDocs", c.Name)
 		}
 	}
 	bin := buildChathub(t)

@@ -251,16 +251,16 @@ func TestWithDefaultRequests(t *testing.T) {
 		in, want corev1.ResourceRequirements
 	}{
 		"nothing set gets the default requests and no limits": {
-			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("10m"), "memory": q("32Mi")}},
+			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("10m"), "memory": q("24Mi")}},
 		},
 		"a request set wins and the other resource is defaulted": {
 			in:   corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("250m")}},
-			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("250m"), "memory": q("32Mi")}},
+			want: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("250m"), "memory": q("24Mi")}},
 		},
 		"a limit alone is not given a request it could be below": {
 			in: corev1.ResourceRequirements{Limits: corev1.ResourceList{"cpu": q("5m")}},
 			want: corev1.ResourceRequirements{Limits: corev1.ResourceList{"cpu": q("5m")},
-				Requests: corev1.ResourceList{"memory": q("32Mi")}},
+				Requests: corev1.ResourceList{"memory": q("24Mi")}},
 		},
 		"requests and limits for both resources are kept as they are": {
 			in: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")},
@@ -271,7 +271,7 @@ func TestWithDefaultRequests(t *testing.T) {
 		"other resources do not count": {
 			in: corev1.ResourceRequirements{Limits: corev1.ResourceList{"ephemeral-storage": q("1Gi")}},
 			want: corev1.ResourceRequirements{Limits: corev1.ResourceList{"ephemeral-storage": q("1Gi")},
-				Requests: corev1.ResourceList{"cpu": q("10m"), "memory": q("32Mi")}},
+				Requests: corev1.ResourceList{"cpu": q("10m"), "memory": q("24Mi")}},
 		},
 	}
 	for name, tc := range tests {
@@ -372,7 +372,7 @@ func TestBuildDeploymentScheduling(t *testing.T) {
 			})); diff != "" {
 				t.Errorf("podLabels leaked onto the Deployment's labels (-want +got):\n%s", diff)
 			}
-			if c := d.Spec.Template.Spec.Containers[0]; c.Resources.Requests.Cpu().String() != "10m" || c.Resources.Requests.Memory().String() != "32Mi" {
+			if c := d.Spec.Template.Spec.Containers[0]; c.Resources.Requests.Cpu().String() != "10m" || c.Resources.Requests.Memory().String() != "24Mi" {
 				t.Errorf("container requests %v, want the defaults", c.Resources.Requests)
 			}
 			if d.Spec.Paused || d.Spec.MinReadySeconds != 0 {

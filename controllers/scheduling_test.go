@@ -164,8 +164,8 @@ func TestReconcileDefaultRequests(t *testing.T) {
 		d := waitDeployment(t, ns, name, func(*appsv1.Deployment) error { return nil })
 		for _, c := range d.Spec.Template.Spec.Containers {
 			// Requests without limits: a Burstable pod, no longer BestEffort.
-			if c.Resources.Requests.Cpu().String() != "10m" || c.Resources.Requests.Memory().String() != "32Mi" || len(c.Resources.Limits) != 0 {
-				t.Errorf("Deployment %s container %s resources %+v, want requests cpu 10m, memory 32Mi and no limits", name, c.Name, c.Resources)
+			if c.Resources.Requests.Cpu().String() != "10m" || c.Resources.Requests.Memory().String() != "24Mi" || len(c.Resources.Limits) != 0 {
+				t.Errorf("Deployment %s container %s resources %+v, want requests cpu 10m, memory 24Mi and no limits", name, c.Name, c.Resources)
 			}
 		}
 	}

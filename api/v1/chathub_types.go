@@ -112,14 +112,18 @@ type AzureSource struct {
 // operator runs for the hub.
 type EmbeddedSource struct {
 	// image is the container image of the PubSub service. Default: the chat
-	// server's image (one image serves every role).
+	// server's image (one image serves every role). The operator's own image
+	// runs its light /chathub-data binary; an image set here (or in
+	// server.image) runs its entrypoint with the subcommand "pubsub".
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image,omitempty"`
 
 	// resources are the compute resources of the PubSub service's container.
-	// Default: requests of cpu 10m and memory 32Mi, no limits (a Burstable
-	// pod). A request is defaulted only for a resource that has neither a
+	// Default: requests of cpu 10m and memory 24Mi, no limits (a Burstable
+	// pod): the service idles at about 12 MiB resident with the operator's
+	// image (measured by make bench-idle), and each connection adds to it.
+	// A request is defaulted only for a resource that has neither a
 	// request nor a limit here, so what is set here wins.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -263,15 +267,19 @@ type ServerSpec struct {
 	Replicas *int32 `json:"replicas,omitempty"`
 
 	// image is the chat server's container image. Default: the operator's
-	// own image (set with the manager's --default-chat-image).
+	// own image (set with the manager's --default-chat-image), whose light
+	// /chathub-data binary the operator runs; an image set here runs its
+	// entrypoint with the subcommand "chatserver".
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image,omitempty"`
 
 	// resources are the compute resources of the chat server container.
-	// Default: requests of cpu 10m and memory 32Mi, no limits (a Burstable
-	// pod). A request is defaulted only for a resource that has neither a
-	// request nor a limit here, so what is set here wins.
+	// Default: requests of cpu 10m and memory 24Mi, no limits (a Burstable
+	// pod): the chat server idles at about 12 MiB resident with the
+	// operator's image (measured by make bench-idle). A request is
+	// defaulted only for a resource that has neither a request nor a limit
+	// here, so what is set here wins.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 

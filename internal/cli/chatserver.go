@@ -1,6 +1,6 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
-package main
+package cli
 
 import (
 	"context"
@@ -11,17 +11,17 @@ import (
 	"github.com/chathub/chathub/chatserver"
 )
 
-// runChatServer runs the 'chatserver' subcommand: the chat UI, /negotiate
+// RunChatServer runs the 'chatserver' subcommand: the chat UI, /negotiate
 // and the Web PubSub event handler; with --embedded also the PubSub
 // service in the same process.
-func runChatServer(ctx context.Context, args []string) error {
+func RunChatServer(ctx context.Context, args []string) error {
 	cfg := chatserver.DefaultConfig()
 	cfg.LoadEnv(os.Getenv)
-	logs := newLogConfig(true)
-	if err := configure("chatserver", args, logs, &cfg); err != nil {
+	logs := NewLogConfig(true)
+	if err := Configure("chatserver", args, logs, &cfg); err != nil {
 		return err
 	}
-	opts := chatserver.Options{Logger: logs.logger(os.Stderr).With("component", "chatserver")}
+	opts := chatserver.Options{Logger: logs.Logger(os.Stderr).With("component", "chatserver")}
 	if cfg.Embedded {
 		return chatserver.RunEmbedded(ctx, cfg, opts, os.Stdout)
 	}

@@ -1,6 +1,6 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
-package main
+package cli
 
 import (
 	"errors"
@@ -35,8 +35,8 @@ func TestPubSubRejectsBadFlags(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := runPubSub(t.Context(), tc.args)
-			if !errors.Is(err, errUsage) || err.Error() != tc.wantErr {
+			err := RunPubSub(t.Context(), tc.args)
+			if !errors.Is(err, ErrUsage) || err.Error() != tc.wantErr {
 				t.Fatalf("got %v, want the usage error %q", err, tc.wantErr)
 			}
 		})
@@ -46,15 +46,15 @@ func TestPubSubRejectsBadFlags(t *testing.T) {
 func TestPubSubKeySources(t *testing.T) {
 	t.Run("a bad key in the environment is a usage error", func(t *testing.T) {
 		t.Setenv(pubsub.EnvAccessKey, "short-key-from-a-secret")
-		err := runPubSub(t.Context(), nil)
-		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "at least 32") || strings.Contains(err.Error(), "short-key") {
+		err := RunPubSub(t.Context(), nil)
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "at least 32") || strings.Contains(err.Error(), "short-key") {
 			t.Fatalf("got %v, want a usage error that does not show the key", err)
 		}
 	})
 	t.Run("an unreadable key file is not a usage error", func(t *testing.T) {
 		t.Setenv(pubsub.EnvAccessKey, "")
-		err := runPubSub(t.Context(), []string{"--access-key-file", filepath.Join(t.TempDir(), "nope")})
-		if err == nil || errors.Is(err, errUsage) || !strings.HasPrefix(err.Error(), "reading --access-key-file: ") {
+		err := RunPubSub(t.Context(), []string{"--access-key-file", filepath.Join(t.TempDir(), "nope")})
+		if err == nil || errors.Is(err, ErrUsage) || !strings.HasPrefix(err.Error(), "reading --access-key-file: ") {
 			t.Fatalf("got %v, want a plain error about the key file", err)
 		}
 	})

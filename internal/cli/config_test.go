@@ -1,6 +1,6 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
-package main
+package cli
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// fakePart is a flagConfig that records what configure did with it.
+// fakePart is a FlagConfig that records what configure did with it.
 type fakePart struct {
 	name     string
 	value    string
@@ -81,11 +81,11 @@ func TestConfigure(t *testing.T) {
 				}
 				return nil
 			}}}
-			err := configure("test", tc.args, a, b)
+			err := Configure("test", tc.args, a, b)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
 				t.Fatalf("err %v, want %q", err, tc.wantErr)
 			}
-			if errors.Is(err, errUsage) != tc.wantUsage {
+			if errors.Is(err, ErrUsage) != tc.wantUsage {
 				t.Fatalf("err %v: usage error %v, want %v", err, !tc.wantUsage, tc.wantUsage)
 			}
 			if strings.Join(calls, ", ") != strings.Join(tc.want, ", ") {
@@ -101,7 +101,7 @@ func TestConfigure(t *testing.T) {
 func TestConfigureHelp(t *testing.T) {
 	t.Parallel()
 	var calls []string
-	err := configure("test", []string{"--help"}, &fakePart{name: "a", calls: &calls})
+	err := Configure("test", []string{"--help"}, &fakePart{name: "a", calls: &calls})
 	if !errors.Is(err, flag.ErrHelp) || len(calls) != 0 {
 		t.Fatalf("err %v, calls %q; want flag.ErrHelp and no validation", err, calls)
 	}
@@ -147,10 +147,10 @@ func TestLogConfig(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			c := newLogConfig(tc.withFormat)
-			err := configure("test", tc.args, c)
+			c := NewLogConfig(tc.withFormat)
+			err := Configure("test", tc.args, c)
 			if tc.wantErr != "" {
-				if !errors.Is(err, errUsage) || err.Error() != tc.wantErr {
+				if !errors.Is(err, ErrUsage) || err.Error() != tc.wantErr {
 					t.Fatalf("err %v, want the usage error %q", err, tc.wantErr)
 				}
 				return
@@ -159,7 +159,7 @@ func TestLogConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			log := c.logger(&buf)
+			log := c.Logger(&buf)
 			log.Debug("hidden")
 			log.Info("shown")
 			if tc.wantLogged != "" && !strings.Contains(buf.String(), tc.wantLogged) {

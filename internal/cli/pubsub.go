@@ -1,6 +1,6 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
-package main
+package cli
 
 import (
 	"context"
@@ -9,16 +9,16 @@ import (
 	"github.com/chathub/chathub/pubsub"
 )
 
-// runPubSub runs the 'pubsub' subcommand: the PubSub service (Web
+// RunPubSub runs the 'pubsub' subcommand: the PubSub service (Web
 // PubSub-compatible). It prints the connection string on stdout and serves
 // until ctx ends; the key is printed only when it was generated or typed
 // with --access-key (see pubsub.CommandConfig.ResolveAccessKey).
-func runPubSub(ctx context.Context, args []string) error {
+func RunPubSub(ctx context.Context, args []string) error {
 	cfg := pubsub.DefaultCommandConfig()
 	cfg.LoadEnv(os.Getenv)
-	logs := newLogConfig(false)
-	if err := configure("pubsub", args, logs, &cfg); err != nil {
+	logs := NewLogConfig(false)
+	if err := Configure("pubsub", args, logs, &cfg); err != nil {
 		return err
 	}
-	return pubsub.RunCommand(ctx, cfg, logs.logger(os.Stderr), os.Stdout)
+	return pubsub.RunCommand(ctx, cfg, logs.Logger(os.Stderr), os.Stdout)
 }

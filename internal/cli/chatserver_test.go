@@ -1,6 +1,6 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
-package main
+package cli
 
 import (
 	"errors"
@@ -28,8 +28,8 @@ func TestChatServerRejectsBadFlags(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := runChatServer(t.Context(), tc.args)
-			if !errors.Is(err, errUsage) || err.Error() != tc.wantErr {
+			err := RunChatServer(t.Context(), tc.args)
+			if !errors.Is(err, ErrUsage) || err.Error() != tc.wantErr {
 				t.Fatalf("got %v, want the usage error %q", err, tc.wantErr)
 			}
 		})
