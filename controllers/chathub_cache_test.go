@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,5 +36,29 @@ func TestCacheHoldsOnlyOwnedSecrets(t *testing.T) {
 	}
 	if err := suite.rec.APIReader.Get(suite.ctx, types.NamespacedName{Namespace: ns, Name: "unrelated"}, &corev1.Secret{}); err != nil {
 		t.Fatalf("reading the unrelated Secret from the API server: %v", err)
+	}
+}
+
+// TestReferencedCacheKeepsIdentityOnly shows that the metadata cache of
+// referenced Secrets keeps nothing that could hold Secret data, such as
+// kubectl's last-applied-configuration annotation.
+func TestReferencedCacheKeepsIdentityOnly(t *testing.T) {
+	in := &metav1.PartialObjectMetadata{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "awps", UID: "u-1", ResourceVersion: "42",
+			Labels:        map[string]string{"app": "x"},
+			Annotations:   map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"data":{"connectionString":"secret"}}`},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+	}
+	out, err := identityOnly(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &metav1.PartialObjectMetadata{
+		TypeMeta:   in.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "awps", UID: "u-1", ResourceVersion: "42"},
+	}
+	if !equality.Semantic.DeepEqual(out, want) {
+		t.Errorf("cached %+v, want %+v", out, want)
 	}
 }
