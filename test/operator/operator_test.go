@@ -184,6 +184,17 @@ func TestManagerBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("a referenced Secret created later is noticed", func(t *testing.T) {
+		// The user's Secret is not in the manager's cache: only the
+		// metadata watch of Secrets can tell the manager it appeared
+		// (a missing Secret is not retried).
+		b.namespace(t, "late")
+		b.create(t, ConnectionStringHub("late", "waiting", "", "awps"))
+		b.waitReady(t, "late", "waiting", "False", "SourceSecretNotFound")
+		b.secret(t, ConnectionSecret("late", "awps", "http://127.0.0.1:4"))
+		b.waitReady(t, "late", "waiting", "True", "Ready")
+	})
+
 	t.Run("few status writes while nothing changes", func(t *testing.T) {
 		b.namespace(t, "quiet")
 		const n = 10
