@@ -1,5 +1,7 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
+//go:build linux
+
 // Command operator is the scale benchmark of the ChatHub operator, run as a
 // black box (test/operator): for each run it starts a fresh kube-apiserver,
 // creates unrelated Secrets (with data), starts a 'chathub manager' binary,
@@ -12,6 +14,8 @@
 // Several binaries can be compared; their runs alternate:
 //
 //	go build -o bin/chathub . && go run ./bench/operator --chathub before=/path/to/old,after=bin/chathub --rounds 2
+//
+// It reads the manager's memory from /proc, so it runs on Linux only.
 package main
 
 import (

@@ -1,5 +1,7 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
+//go:build linux
+
 package operator
 
 import (
@@ -125,6 +127,14 @@ func TestManagerBinary(t *testing.T) {
 		}
 		b.create(t, ConnectionStringHub("team-a", "lobby", "", "awps"))
 		b.waitReady(t, "team-a", "lobby", "True", "Ready")
+		// Ownership goes to the oldest by creationTimestamp, which has a
+		// resolution of a second (the UID breaks ties): create the other
+		// one in a later second.
+		owner, err := b.env.Dynamic.Resource(ChatHubs).Namespace("team-a").Get(b.ctx, "lobby", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(owner.GetCreationTimestamp().Add(1100 * time.Millisecond)))
 		// Same service, same hub name in another case: Web PubSub hub names
 		// are case-insensitive.
 		b.create(t, ConnectionStringHub("team-b", "chat", "LOBBY", "awps"))
