@@ -59,6 +59,7 @@ func runManager(ctx context.Context, args []string) error {
 		DefaultImage:            cfg.DefaultChatImage,
 		Registrar:               controllers.HubsRegistrar{},
 		EntraTokens:             entra,
+		WatchNamespaces:         cfg.namespaces(),
 		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {

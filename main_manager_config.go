@@ -9,9 +9,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/chathub/chathub/controllers"
 )
 
 // envChatImage is the environment variable holding the default of
@@ -98,13 +99,6 @@ func (c *managerConfig) managerOptions(scheme *runtime.Scheme) ctrl.Options {
 	if c.SecureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	var cacheOpts cache.Options
-	if ns := c.namespaces(); len(ns) > 0 {
-		cacheOpts.DefaultNamespaces = make(map[string]cache.Config, len(ns))
-		for _, n := range ns {
-			cacheOpts.DefaultNamespaces[n] = cache.Config{}
-		}
-	}
 	return ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
@@ -112,6 +106,6 @@ func (c *managerConfig) managerOptions(scheme *runtime.Scheme) ctrl.Options {
 		LeaderElection:          c.LeaderElect,
 		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: c.LeaderElectionNamespace,
-		Cache:                   cacheOpts,
+		Cache:                   controllers.CacheOptions(c.namespaces()),
 	}
 }

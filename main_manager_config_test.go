@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -110,6 +111,19 @@ func TestManagerOptions(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]cache.Config{"team-a": {}, "team-b": {}}, o.Cache.DefaultNamespaces); diff != "" {
 		t.Errorf("watched namespaces (-want +got):\n%s", diff)
+	}
+	// The cache holds only the operator's own objects of the kinds it creates.
+	kinds := map[string]bool{}
+	for obj, by := range o.Cache.ByObject {
+		if by.Label == nil || by.Label.String() != "app.kubernetes.io/managed-by=chathub-operator" {
+			t.Errorf("cache of %T selects %v, want the operator's managed-by label", obj, by.Label)
+		}
+		kinds[fmt.Sprintf("%T", obj)] = true
+	}
+	for _, k := range []string{"*v1.Secret", "*v1.Deployment", "*v1.Service", "*v1.Ingress", "*v1.PodDisruptionBudget"} {
+		if !kinds[k] {
+			t.Errorf("the cache holds every %s of the cluster, want only the operator's", k)
+		}
 	}
 
 	c = defaultManagerConfig()

@@ -69,6 +69,10 @@ type ChatHubReconciler struct {
 	// DeleteTimeout is how long deletion retries removing the handler before
 	// it gives up, records what was left behind and lets go (default 2m).
 	DeleteTimeout time.Duration
+	// WatchNamespaces are the namespaces the manager's cache holds
+	// (CacheOptions); none means all. The watch of referenced Secrets is
+	// limited to them too.
+	WatchNamespaces []string
 	// MaxConcurrentReconciles is the number of parallel reconciles (default 4).
 	MaxConcurrentReconciles int
 	// ReconcileTimeout bounds the outside calls of one reconcile (ARM, hub
@@ -276,8 +280,9 @@ func (r *ChatHubReconciler) now() time.Time {
 }
 
 // SetupWithManager registers the controller: it owns what it creates and
-// watches the objects sources reference (the Secrets ChatHubs take their
-// connection strings from).
+// watches the metadata of the objects sources reference (the Secrets
+// ChatHubs take their connection strings from). The manager's cache should
+// be configured with CacheOptions.
 func (r *ChatHubReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setDefaults()
 	err := mgr.GetFieldIndexer().IndexField(context.Background(), &chatv1.ChatHub{}, sourceRefIndex, func(o client.Object) []string {
@@ -302,8 +307,14 @@ func (r *ChatHubReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&networkingv1.Ingress{}).
 		Owns(&policyv1.PodDisruptionBudget{})
-	for _, k := range referencedKinds {
-		b = b.Watches(k.obj, handler.EnqueueRequestsFromMapFunc(r.hubsReferencing(k.kind)))
+	// Referenced objects (a user's Secret) are not in the manager's cache:
+	// their metadata is watched in a cache of its own (chathub_cache.go).
+	refs, err := r.referencedCache(mgr)
+	if err != nil {
+		return err
+	}
+	for _, src := range refs {
+		b = b.WatchesRawSource(src)
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("chathub").

@@ -104,8 +104,10 @@ type sourceRef struct {
 func (r sourceRef) indexValue() string { return r.kind + "/" + r.name }
 
 // referencedKinds are the kinds sources may reference. The controller
-// watches each (it needs RBAC get, list and watch on it) and reconciles the
-// ChatHubs that reference the object that changed.
+// watches the metadata of each (it needs RBAC get, list and watch on it)
+// and reconciles the ChatHubs that reference the object that changed.
+// Sources read them with the APIReader: they are not in the manager's
+// cache (CacheOptions).
 var referencedKinds = []struct {
 	kind string
 	obj  client.Object

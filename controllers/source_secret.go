@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -45,8 +46,14 @@ func (s secretSource) Resolve(ctx context.Context, r *ChatHubReconciler) (*conne
 	if key == "" {
 		key = SecretKeyConnectionString
 	}
+	// The user's Secret is not in the cache (CacheOptions holds only the
+	// operator's own Secrets): read it from the API server.
+	var reader client.Reader = r.Client
+	if r.APIReader != nil {
+		reader = r.APIReader
+	}
 	var sec corev1.Secret
-	if err := r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &sec); err != nil {
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &sec); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, &problem{reason: chatv1.ReasonSourceSecretNotFound,
 				message: fmt.Sprintf("Secret %q named in spec.webPubSub.connectionStringSecretRef does not exist in namespace %q", ref.Name, namespace)}

@@ -85,6 +85,7 @@ func runSuite(m *testing.M) int {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Cache:                  CacheOptions(nil), // the production configuration
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "creating the manager: %v\n", err)
