@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -15,7 +16,8 @@ import (
 // connectionSource is where a ChatHub's Web PubSub service and connection
 // come from (spec.webPubSub). Everything that differs between the kinds of
 // source is behind this interface, one implementation per file
-// (source_embedded.go, source_secret.go, source_azure.go); the rest of the
+// (source_embedded.go, source_secret.go, source_azure.go,
+// source_serviceref.go); the rest of the
 // controller never asks which kind it has. Adding a kind is a new file and a
 // case in sourceFor.
 //
@@ -85,6 +87,8 @@ func sourceFor(hub *chatv1.ChatHub) connectionSource {
 		return embeddedSource{hub: hub, spec: src.Embedded}
 	case src.Azure != nil:
 		return azureSource{hub: hub, spec: src.Azure}
+	case src.ServiceRef != nil:
+		return serviceRefSource{hub: hub, ref: src.ServiceRef}
 	default:
 		return secretSource{hub: hub, ref: src.ConnectionStringSecretRef}
 	}
@@ -109,8 +113,11 @@ func (r sourceRef) indexValue() string { return r.kind + "/" + r.name }
 var referencedKinds = []struct {
 	kind string
 	obj  client.Object
+	// only, when set, filters the object's events.
+	only predicate.Predicate
 }{
 	{kind: "Secret", obj: &corev1.Secret{}},
+	{kind: "WebPubSubService", obj: &chatv1.WebPubSubService{}, only: instanceChanged()},
 }
 
 // sourceRefIndex indexes ChatHubs by the objects their source references,
