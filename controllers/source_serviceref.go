@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -131,12 +132,16 @@ func pubSubHubSettings(r *ChatHubReconciler, endpoint string, res webpubsub.Reso
 }
 
 // instanceChanged lets through the changes of a WebPubSubService that its
-// ChatHubs act on: creation, deletion, the active key. Hub counts and
-// conditions, which change with every ChatHub, are not.
+// ChatHubs act on: creation, deletion, the active key, and its Available
+// condition changing, so that the ChatHubs check their handlers at once
+// when a restarted service pod becomes available (a hub created while it
+// restarted is registered then, not at the next periodic re-check). Hub
+// counts and other status changes, which come with every ChatHub, are not.
 func instanceChanged() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*chatv1.WebPubSubService)
 		n, ok2 := e.ObjectNew.(*chatv1.WebPubSubService)
-		return !ok1 || !ok2 || activeKey(o) != activeKey(n)
+		return !ok1 || !ok2 || activeKey(o) != activeKey(n) ||
+			meta.IsStatusConditionTrue(o.Status.Conditions, chatv1.ConditionAvailable) != meta.IsStatusConditionTrue(n.Status.Conditions, chatv1.ConditionAvailable)
 	}}
 }

@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -274,4 +276,135 @@ func TestServiceRefIsOneOfTheSources(t *testing.T) {
 	if msg := findCondition(missing, chatv1.ConditionConnectionSecretReady).Message; !strings.Contains(msg, `"shared"`) {
 		t.Errorf("message %q does not name the missing instance", msg)
 	}
+}
+
+func TestKeyRotationMovesChatServersFirst(t *testing.T) {
+	ns := newNamespace(t)
+	svc := newInstance(t, "shared", ns)
+	mustCreate(t, sharedHub("chat", ns, "", "shared"))
+	waitCondition(t, "chat", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
+	var keys corev1.Secret
+	if err := getObj(ns, "shared-keys", &keys); err != nil {
+		t.Fatal(err)
+	}
+	primary, secondary := string(keys.Data[SecretKeyPrimaryKey]), string(keys.Data[SecretKeySecondaryKey])
+	connectionKey := func() (string, map[string][]byte) {
+		var s corev1.Secret
+		if err := getObj(ns, "chat-connection", &s); err != nil {
+			t.Fatal(err)
+		}
+		return string(s.Data[SecretKeyAccessKey]), s.Data
+	}
+	if k, _ := connectionKey(); k != primary {
+		t.Fatalf("the ChatHub does not use the primary key before a rotation")
+	}
+	markAvailable(t, ns, "chat")
+
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:"primary"}}}`, chatv1.RotateKeyAnnotation)
+	if err := suite.client.Patch(suite.ctx, svc, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	// 1. The chat server moves to the secondary key and rolls.
+	var data map[string][]byte
+	eventually(t, 30*time.Second, "the connection Secret on the secondary key", func() error {
+		var k string
+		if k, data = connectionKey(); k != secondary {
+			return fmt.Errorf("the connection Secret does not hold the secondary key yet")
+		}
+		return nil
+	})
+	eventually(t, 30*time.Second, "the chat server rolling", func() error {
+		var d appsv1.Deployment
+		if err := getObj(ns, "chat", &d); err != nil {
+			return err
+		}
+		if d.Spec.Template.Annotations[ConnectionHashAnnotation] != ConnectionHash(data) {
+			return fmt.Errorf("the pod template has not the new connection hash")
+		}
+		return nil
+	})
+	// 2. Until it is rolled out, the primary key stays: pods still sign with it.
+	if err := getObj(ns, "shared-keys", &keys); err != nil {
+		t.Fatal(err)
+	}
+	if string(keys.Data[SecretKeyPrimaryKey]) != primary {
+		t.Fatalf("the primary key was regenerated before the chat server was available with the secondary key")
+	}
+	if err := getObj(ns, "shared", svc); err != nil {
+		t.Fatal(err)
+	}
+	if svc.Status.ActiveKey != chatv1.AccessKeySecondary || svc.Annotations[chatv1.RotateKeyAnnotation] == "" {
+		t.Fatalf("mid-rotation: active key %q, annotation %q; want Secondary and still there", svc.Status.ActiveKey, svc.Annotations[chatv1.RotateKeyAnnotation])
+	}
+	// 3. Once it is, the primary key is regenerated and the annotation goes.
+	markAvailable(t, ns, "chat")
+	eventually(t, 30*time.Second, "the rotation done", func() error {
+		if err := getObj(ns, "shared", svc); err != nil {
+			return err
+		}
+		if _, ok := svc.Annotations[chatv1.RotateKeyAnnotation]; ok {
+			return fmt.Errorf("annotation still there")
+		}
+		if r := svc.Status.LastKeyRotation; r == nil || r.Key != chatv1.AccessKeyPrimary {
+			return fmt.Errorf("status.lastKeyRotation is %+v", r)
+		}
+		return nil
+	})
+	if err := getObj(ns, "shared-keys", &keys); err != nil {
+		t.Fatal(err)
+	}
+	if p := string(keys.Data[SecretKeyPrimaryKey]); p == primary || len(p) < 32 {
+		t.Errorf("the primary key was not regenerated")
+	}
+	if string(keys.Data[SecretKeySecondaryKey]) != secondary {
+		t.Errorf("the secondary key, in use, changed")
+	}
+	if k, _ := connectionKey(); k != secondary {
+		t.Errorf("the ChatHub left the secondary key")
+	}
+	waitCondition(t, "chat", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
+}
+
+// TestRestartedInstanceGetsItsHandlersBack plays a restart of the
+// instance's pod that lost a hub's settings: once the pod is available
+// again, the ChatHub registers its handler at once (the suite's periodic
+// re-check is a minute, longer than the wait).
+func TestRestartedInstanceGetsItsHandlersBack(t *testing.T) {
+	ns := newNamespace(t)
+	newInstance(t, "shared", ns)
+	markAvailable(t, ns, "shared")
+	mustCreate(t, sharedHub("chat", ns, "", "shared"))
+	waitCondition(t, "chat", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
+	store := suite.cluster.instanceStore(ns, "shared")
+	instanceAvailable := func(want bool) func() error {
+		return func() error {
+			var svc chatv1.WebPubSubService
+			if err := getObj(ns, "shared", &svc); err != nil {
+				return err
+			}
+			if got := meta.IsStatusConditionTrue(svc.Status.Conditions, chatv1.ConditionAvailable); got != want {
+				return fmt.Errorf("Available is %v", got)
+			}
+			return nil
+		}
+	}
+	eventually(t, 30*time.Second, "the instance available", instanceAvailable(true))
+
+	var d appsv1.Deployment
+	if err := getObj(ns, "shared", &d); err != nil {
+		t.Fatal(err)
+	}
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1}
+	if err := suite.client.Status().Update(suite.ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the instance unavailable", instanceAvailable(false))
+	store.Delete("chat")
+	markAvailable(t, ns, "shared")
+	eventually(t, 30*time.Second, "the handler back at the instance", func() error {
+		if _, ok := store.Get("chat"); !ok {
+			return fmt.Errorf("hub chat has no settings at the instance")
+		}
+		return nil
+	})
 }
