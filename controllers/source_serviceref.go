@@ -88,6 +88,9 @@ func (s serviceRefSource) EnsureObjects(ctx context.Context, r *ChatHubReconcile
 	if err != nil {
 		return nil, fmt.Errorf("getting the Deployment of WebPubSubService %s: %w", s.ref.Name, err)
 	}
+	if c := metav1.GetControllerOf(&d); c == nil || c.Kind != "WebPubSubService" || c.Name != s.ref.Name {
+		return nil, nil // not the instance's: its own status says so
+	}
 	return []namedDeployment{{what: "PubSub service " + s.ref.Name, d: &d}}, nil
 }
 
