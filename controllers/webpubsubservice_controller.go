@@ -4,6 +4,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,6 +28,10 @@ import (
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
 )
+
+// errKeysNotCached: the keys Secret exists but the cache has not seen it
+// yet; the reconcile is retried rather than generating new keys.
+var errKeysNotCached = errors.New("the keys Secret is not in the cache yet")
 
 // serviceRefIndex indexes ChatHubs by the WebPubSubService they use.
 const serviceRefIndex = ".spec.webPubSub.serviceRef.name"
@@ -119,8 +124,10 @@ func (r *WebPubSubServiceReconciler) ensureKeys(ctx context.Context, svc *chatv1
 	key := client.ObjectKeyFromObject(s)
 	if err := r.Get(ctx, key, s); apierrors.IsNotFound(err) && r.APIReader != nil {
 		// The cache may not have seen the Secret written a moment ago: new
-		// keys would lock out every chat server.
-		_ = r.APIReader.Get(ctx, key, s)
+		// keys would lock out every chat server. Its watch event will come.
+		if err := r.APIReader.Get(ctx, key, &corev1.Secret{}); err == nil {
+			return nil, errKeysNotCached
+		}
 	}
 	keys := map[string]string{}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, s, func() error {
