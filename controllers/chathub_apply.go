@@ -13,8 +13,10 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
@@ -44,17 +46,23 @@ func (r *ChatHubReconciler) ensureChatServer(ctx context.Context, hub *chatv1.Ch
 	return d, nil
 }
 
-// applyDeployment creates or patches a Deployment to match want. The
-// operator owns the spec (replicas, strategy, paused, minReadySeconds, the
-// pod template, …) and puts it back when someone else edits it. Labels and
-// annotations others add to the Deployment, and pod-template annotations
-// others add (e.g. kubectl rollout restart), are kept; a pod annotation that
-// came from podAnnotations (PodAnnotationsAnnotation) and left the spec is
-// removed.
+// applyDeployment creates or patches a Deployment of hub to match want
+// (applyOwnedDeployment).
 func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.ChatHub, want *appsv1.Deployment) (*appsv1.Deployment, error) {
+	return applyOwnedDeployment(ctx, r.Client, r.Scheme, hub, want)
+}
+
+// applyOwnedDeployment creates or patches a Deployment of owner to match
+// want. The operator owns the spec (replicas, strategy, paused,
+// minReadySeconds, the pod template, …) and puts it back when someone else
+// edits it. Labels and annotations others add to the Deployment, and
+// pod-template annotations others add (e.g. kubectl rollout restart), are
+// kept; a pod annotation that came from podAnnotations
+// (PodAnnotationsAnnotation) and left the spec is removed.
+func applyOwnedDeployment(ctx context.Context, c client.Client, scheme *runtime.Scheme, owner client.Object, want *appsv1.Deployment) (*appsv1.Deployment, error) {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
-	_, err := controllerutil.CreateOrPatch(ctx, r.Client, d, func() error {
-		if err := mustControl(hub, d, "Deployment"); err != nil {
+	_, err := controllerutil.CreateOrPatch(ctx, c, d, func() error {
+		if err := mustControl(owner, d, "Deployment"); err != nil {
 			return err
 		}
 		d.Labels = mergeLabels(d.Labels, want.Labels)
@@ -80,9 +88,9 @@ func (r *ChatHubReconciler) applyDeployment(ctx context.Context, hub *chatv1.Cha
 		}
 		d.Spec.Template = *want.Spec.Template.DeepCopy()
 		d.Spec.Template.Annotations = annotations
-		return ctrl.SetControllerReference(hub, d, r.Scheme)
+		return ctrl.SetControllerReference(owner, d, scheme)
 	})
-	return d, applyError("Deployment", want.Name, err)
+	return d, applyErrorOf(ownerKind(owner), "Deployment", want.Name, err)
 }
 
 // ensurePodDisruptionBudget applies the chat server's PodDisruptionBudget
@@ -122,21 +130,26 @@ func (r *ChatHubReconciler) ensurePodDisruptionBudget(ctx context.Context, hub *
 	return applyError("PodDisruptionBudget", want.Name, err)
 }
 
-// applyService creates or patches a Service; the fields the API server
-// allocates (cluster IPs, node ports) are left alone.
+// applyService creates or patches a Service of hub (applyOwnedService).
 func (r *ChatHubReconciler) applyService(ctx context.Context, hub *chatv1.ChatHub, want *corev1.Service) error {
+	return applyOwnedService(ctx, r.Client, r.Scheme, hub, want)
+}
+
+// applyOwnedService creates or patches a Service of owner; the fields the
+// API server allocates (cluster IPs, node ports) are left alone.
+func applyOwnedService(ctx context.Context, c client.Client, scheme *runtime.Scheme, owner client.Object, want *corev1.Service) error {
 	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
-	_, err := controllerutil.CreateOrPatch(ctx, r.Client, s, func() error {
-		if err := mustControl(hub, s, "Service"); err != nil {
+	_, err := controllerutil.CreateOrPatch(ctx, c, s, func() error {
+		if err := mustControl(owner, s, "Service"); err != nil {
 			return err
 		}
 		s.Labels = mergeLabels(s.Labels, want.Labels)
 		s.Spec.Type = want.Spec.Type
 		s.Spec.Selector = want.Spec.Selector
 		s.Spec.Ports = want.Spec.Ports
-		return ctrl.SetControllerReference(hub, s, r.Scheme)
+		return ctrl.SetControllerReference(owner, s, scheme)
 	})
-	return applyError("Service", want.Name, err)
+	return applyErrorOf(ownerKind(owner), "Service", want.Name, err)
 }
 
 // ensureIngress applies the Ingress when spec.ingress is set and deletes the

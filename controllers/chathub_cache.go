@@ -101,6 +101,9 @@ func (r *ChatHubReconciler) referencedCache(mgr ctrl.Manager) ([]source.Source, 
 	}
 	srcs := make([]source.Source, 0, len(referencedKinds))
 	for _, k := range referencedKinds {
+		if !k.metadataOnly {
+			continue
+		}
 		gvk, err := mgr.GetClient().GroupVersionKindFor(k.obj)
 		if err != nil {
 			return nil, err

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -89,6 +90,7 @@ type ChatHubReconciler struct {
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=chathubs,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=chathubs/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=chathubs/finalizers,verbs=update
+// +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=webpubsubservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
@@ -307,14 +309,24 @@ func (r *ChatHubReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&networkingv1.Ingress{}).
 		Owns(&policyv1.PodDisruptionBudget{})
-	// Referenced objects (a user's Secret) are not in the manager's cache:
-	// their metadata is watched in a cache of its own (chathub_cache.go).
+	// Referenced objects the manager does not cache (a user's Secret): their
+	// metadata is watched in a cache of its own (chathub_cache.go).
 	refs, err := r.referencedCache(mgr)
 	if err != nil {
 		return err
 	}
 	for _, src := range refs {
 		b = b.WatchesRawSource(src)
+	}
+	for _, k := range referencedKinds {
+		if k.metadataOnly {
+			continue
+		}
+		var only []predicate.Predicate
+		if k.only != nil {
+			only = append(only, k.only)
+		}
+		b = b.Watches(k.obj, handler.EnqueueRequestsFromMapFunc(r.hubsReferencing(k.kind)), builder.WithPredicates(only...))
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("chathub").

@@ -31,24 +31,35 @@ import (
 //     the status is not rewritten. It waits for a change of the spec.
 
 // mustControl returns an ObjectNotOwned problem when obj, as read by
-// CreateOrPatch, exists and is not controlled by hub; kind names it in the
-// message.
-func mustControl(hub *chatv1.ChatHub, obj client.Object, kind string) error {
-	if obj.GetUID() == "" || metav1.IsControlledBy(obj, hub) {
+// CreateOrPatch, exists and is not controlled by owner (a ChatHub or a
+// WebPubSubService); kind names it in the message.
+func mustControl(owner, obj client.Object, kind string) error {
+	if obj.GetUID() == "" || metav1.IsControlledBy(obj, owner) {
 		return nil
 	}
-	return notOwned(kind, obj.GetName())
+	return notOwnedBy(ownerKind(owner), kind, obj.GetName())
 }
 
-func notOwned(kind, name string) *problem {
+func notOwnedBy(owner, kind, name string) *problem {
 	return &problem{reason: chatv1.ReasonObjectNotOwned, retry: true,
-		message: fmt.Sprintf("%s %s exists and is not controlled by this ChatHub; it is left as it is: delete or rename it, or rename the ChatHub", kind, name)}
+		message: fmt.Sprintf("%s %s exists and is not controlled by this %s; it is left as it is: delete or rename it, or rename the %s", kind, name, owner, owner)}
+}
+
+// ownerKind names the kind of an owner for messages.
+func ownerKind(owner client.Object) string {
+	if _, ok := owner.(*chatv1.WebPubSubService); ok {
+		return "WebPubSubService"
+	}
+	return "ChatHub"
 }
 
 // applyError turns the error of applying the object kind/name into a
 // *problem when the user must act on it (ObjectNotOwned, InvalidSpec) and
 // returns any other error as it is.
-func applyError(kind, name string, err error) error {
+func applyError(kind, name string, err error) error { return applyErrorOf("ChatHub", kind, name, err) }
+
+// applyErrorOf is applyError for an object whose owner is of kind owner.
+func applyErrorOf(owner, kind, name string, err error) error {
 	var p *problem
 	switch {
 	case err == nil:
@@ -56,7 +67,7 @@ func applyError(kind, name string, err error) error {
 	case errors.As(err, &p):
 		return p
 	case apierrors.IsAlreadyExists(err):
-		return notOwned(kind, name)
+		return notOwnedBy(owner, kind, name)
 	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
 		return &problem{reason: chatv1.ReasonInvalidSpec,
 			message: fmt.Sprintf("the API server refused %s %s: %s", kind, name, apiMessage(err))}

@@ -205,18 +205,25 @@ func restrictedContainerSecurityContext() *corev1.SecurityContext {
 	}
 }
 
-// podSpec is the shared part of both pod templates. Fields the API server
-// would default are set explicitly so that re-applying the desired spec is a
-// no-op.
+// podSpec is the shared part of the ChatHub's pod templates: c with the
+// connection Secret (volumeItems of it) mounted.
 func podSpec(hub *chatv1.ChatHub, c corev1.Container, volumeItems []corev1.KeyToPath) corev1.PodSpec {
+	return basePodSpec(c, []corev1.VolumeMount{{Name: "connection", MountPath: connectionMountPath, ReadOnly: true}},
+		[]corev1.Volume{{Name: "connection", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: ConnectionSecretName(hub), Items: volumeItems, DefaultMode: ptr.To[int32](0o440),
+		}}}})
+}
+
+// basePodSpec is the part of every pod template the operator builds: c,
+// restricted, with the volumes and their mounts and a writable /tmp. Fields
+// the API server would default are set explicitly so that re-applying the
+// desired spec is a no-op.
+func basePodSpec(c corev1.Container, mounts []corev1.VolumeMount, volumes []corev1.Volume) corev1.PodSpec {
 	c.ImagePullPolicy = corev1.PullIfNotPresent
 	c.TerminationMessagePath = corev1.TerminationMessagePathDefault
 	c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 	c.SecurityContext = restrictedContainerSecurityContext()
-	c.VolumeMounts = []corev1.VolumeMount{
-		{Name: "connection", MountPath: connectionMountPath, ReadOnly: true},
-		{Name: "tmp", MountPath: "/tmp"},
-	}
+	c.VolumeMounts = append(slices.Clone(mounts), corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"})
 	return corev1.PodSpec{
 		Containers:                    []corev1.Container{c},
 		AutomountServiceAccountToken:  ptr.To(false),
@@ -232,12 +239,8 @@ func podSpec(hub *chatv1.ChatHub, c corev1.Container, volumeItems []corev1.KeyTo
 			FSGroup:        ptr.To[int64](nonRootUID),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
-		Volumes: []corev1.Volume{
-			{Name: "connection", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-				SecretName: ConnectionSecretName(hub), Items: volumeItems, DefaultMode: ptr.To[int32](0o440),
-			}}},
-			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-		},
+		Volumes: append(slices.Clone(volumes),
+			corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}),
 	}
 }
 
@@ -362,48 +365,62 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 }
 
 // buildEmbeddedDeployment is the desired Deployment of hub's PubSub service,
-// configured by emb. It runs one replica (its state is in memory) and is
-// recreated, never surged.
+// configured by emb (pubSubDeployment, as for a WebPubSubService).
 func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, image, connectionHash string) *appsv1.Deployment {
 	if emb.Image != "" {
 		image = emb.Image
 	}
-	c := corev1.Container{
+	c := pubSubContainer(image, dataPlaneCommand(cmp.Or(emb.Image, hub.Spec.Server.Image)), []string{
+		"pubsub",
+		"--listen", ":" + strconv.Itoa(EmbeddedPort),
+		"--endpoint", EmbeddedEndpoint(hub).String(),
+		"--access-key-file", connectionMountPath + "/" + SecretKeyAccessKey,
+	}, emb.Resources)
+	return pubSubDeployment(
+		metav1.ObjectMeta{Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentPubSub)},
+		selectorLabels(hub, componentPubSub),
+		map[string]string{ConnectionHashAnnotation: connectionHash},
+		podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyAccessKey, Path: SecretKeyAccessKey}}),
+		&emb.PodSchedulingSpec)
+}
+
+// pubSubContainer is the container of a PubSub service running command
+// (nil: the image's entrypoint) with args.
+func pubSubContainer(image string, command, args []string, res corev1.ResourceRequirements) corev1.Container {
+	return corev1.Container{
 		Name:    componentPubSub,
 		Image:   image,
-		Command: dataPlaneCommand(cmp.Or(emb.Image, hub.Spec.Server.Image)),
-		Args: []string{
-			"pubsub",
-			"--listen", ":" + strconv.Itoa(EmbeddedPort),
-			"--endpoint", EmbeddedEndpoint(hub).String(),
-			"--access-key-file", connectionMountPath + "/" + SecretKeyAccessKey,
-		},
-		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: EmbeddedPort, Protocol: corev1.ProtocolTCP}},
+		Command: command,
+		Args:    args,
+		Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: EmbeddedPort, Protocol: corev1.ProtocolTCP}},
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
 			PeriodSeconds: 5, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3,
 		},
-		Resources: withDefaultRequests(emb.Resources),
+		Resources: withDefaultRequests(res),
 	}
+}
+
+// pubSubDeployment is the Deployment of a PubSub service, embedded or a
+// WebPubSubService: meta's labels on the pods too, selected by selector,
+// with the pod-template annotations, pod and scheduling fields given. It
+// runs one replica (its connections are in memory) and is recreated, never
+// surged.
+func pubSubDeployment(meta metav1.ObjectMeta, selector, annotations map[string]string, pod corev1.PodSpec, sched *chatv1.PodSchedulingSpec) *appsv1.Deployment {
+	meta.Annotations = podAnnotationsTracking(sched)
 	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentPubSub),
-			Annotations: podAnnotationsTracking(&emb.PodSchedulingSpec),
-		},
+		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentPubSub)},
+			Selector: &metav1.LabelSelector{MatchLabels: selector},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      Labels(hub, componentPubSub),
-					Annotations: map[string]string{ConnectionHashAnnotation: connectionHash},
-				},
-				Spec: podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyAccessKey, Path: SecretKeyAccessKey}}),
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(meta.Labels), Annotations: annotations},
+				Spec:       pod,
 			},
 		},
 	}
-	withScheduling(&d.Spec.Template, &emb.PodSchedulingSpec)
+	withScheduling(&d.Spec.Template, sched)
 	deploymentDefaults(&d.Spec)
 	return d
 }

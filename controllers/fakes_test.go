@@ -94,6 +94,14 @@ func (f *fakeCluster) store(hub *chatv1.ChatHub) *settings.Store {
 	return f.stores[EmbeddedEndpoint(hub).Host]
 }
 
+// instanceStore returns the hub-settings store of the WebPubSubService
+// name in ns, nil before a client dialled it.
+func (f *fakeCluster) instanceStore(ns, name string) *settings.Store {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stores[InstanceEndpoint(ns, name).Host]
+}
+
 func (f *fakeCluster) route(ctx context.Context, addr string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -115,7 +123,7 @@ func (f *fakeCluster) route(ctx context.Context, addr string) (string, error) {
 	var h http.Handler
 	switch port {
 	case "7070":
-		h, err = f.startLocalService(ctx, strings.TrimSuffix(name, "-pubsub"), ns, addr)
+		h, err = f.startLocalService(ctx, name, ns, addr)
 	case "80":
 		h, err = f.startChatServer(ctx, name, ns)
 	default:
@@ -142,15 +150,29 @@ func (f *fakeCluster) connectionSecret(ctx context.Context, name, ns string) (*c
 	return &s, err
 }
 
+// startLocalService starts the PubSub service of a WebPubSubService name
+// (both keys from its keys Secret) or of the embedded ChatHub of
+// <name>-pubsub (the key from its connection Secret).
 func (f *fakeCluster) startLocalService(ctx context.Context, name, ns, addr string) (http.Handler, error) {
-	s, err := f.connectionSecret(ctx, name, ns)
-	if err != nil {
-		return nil, fmt.Errorf("PubSub service has no key: %w", err)
+	var keys []string
+	var svc chatv1.WebPubSubService
+	if err := f.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &svc); err == nil {
+		var s corev1.Secret
+		if err := f.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: InstanceKeysSecretName(name)}, &s); err != nil {
+			return nil, fmt.Errorf("PubSub service has no keys: %w", err)
+		}
+		keys = []string{string(s.Data[SecretKeyPrimaryKey]), string(s.Data[SecretKeySecondaryKey])}
+	} else {
+		s, err := f.connectionSecret(ctx, strings.TrimSuffix(name, "-pubsub"), ns)
+		if err != nil {
+			return nil, fmt.Errorf("PubSub service has no key: %w", err)
+		}
+		keys = []string{string(s.Data[SecretKeyAccessKey])}
 	}
 	store := settings.NewStore()
 	emu, err := pubsub.New(pubsub.Config{
 		Endpoint:   &url.URL{Scheme: "http", Host: addr},
-		AccessKeys: []string{string(s.Data[SecretKeyAccessKey])},
+		AccessKeys: keys,
 		Settings:   store,
 	})
 	if err != nil {

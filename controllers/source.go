@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -15,7 +16,8 @@ import (
 // connectionSource is where a ChatHub's Web PubSub service and connection
 // come from (spec.webPubSub). Everything that differs between the kinds of
 // source is behind this interface, one implementation per file
-// (source_embedded.go, source_secret.go, source_azure.go); the rest of the
+// (source_embedded.go, source_secret.go, source_azure.go,
+// source_serviceref.go); the rest of the
 // controller never asks which kind it has. Adding a kind is a new file and a
 // case in sourceFor.
 //
@@ -85,6 +87,8 @@ func sourceFor(hub *chatv1.ChatHub) connectionSource {
 		return embeddedSource{hub: hub, spec: src.Embedded}
 	case src.Azure != nil:
 		return azureSource{hub: hub, spec: src.Azure}
+	case src.ServiceRef != nil:
+		return serviceRefSource{hub: hub, ref: src.ServiceRef}
 	default:
 		return secretSource{hub: hub, ref: src.ConnectionStringSecretRef}
 	}
@@ -104,15 +108,21 @@ type sourceRef struct {
 func (r sourceRef) indexValue() string { return r.kind + "/" + r.name }
 
 // referencedKinds are the kinds sources may reference. The controller
-// watches the metadata of each (it needs RBAC get, list and watch on it)
-// and reconciles the ChatHubs that reference the object that changed.
-// Sources read them with the APIReader: they are not in the manager's
-// cache (CacheOptions).
+// watches each (it needs RBAC get, list and watch on it) and reconciles the
+// ChatHubs that reference the object that changed. A kind the manager does
+// not cache (a user's Secret: CacheOptions) is watched metadata-only in a
+// cache of its own and read with the APIReader; the operator's own kinds
+// are watched through the manager's cache.
 var referencedKinds = []struct {
 	kind string
 	obj  client.Object
+	// metadataOnly: not in the manager's cache; watched metadata-only.
+	metadataOnly bool
+	// only, when set, filters the object's events (full watches only).
+	only predicate.Predicate
 }{
-	{kind: "Secret", obj: &corev1.Secret{}},
+	{kind: "Secret", obj: &corev1.Secret{}, metadataOnly: true},
+	{kind: "WebPubSubService", obj: &chatv1.WebPubSubService{}, only: instanceChanged()},
 }
 
 // sourceRefIndex indexes ChatHubs by the objects their source references,

@@ -94,13 +94,7 @@ func (embeddedSource) ManualRegistration(webpubsub.EventHandlerSettings, string,
 // HubSettings opens the service's hub-settings API with its access key; nil
 // while the key is not known.
 func (s embeddedSource) HubSettings(r *ChatHubReconciler, conn *connection) (HubSettingsClient, error) {
-	if conn == nil || conn.accessKey == "" {
-		return nil, nil
-	}
-	return r.Registrar.HubsClient(RegistrationTarget{
-		BaseURL: EmbeddedEndpoint(s.hub).String(), Resource: EmbeddedResourceID(s.hub),
-		Tokens: webpubsub.AccessKeyTokenSource(conn.accessKey),
-	})
+	return pubSubHubSettings(r, EmbeddedEndpoint(s.hub).String(), EmbeddedResourceID(s.hub), conn)
 }
 
 func (embeddedSource) DeletedWithHub() string { return "the PubSub service" }

@@ -44,6 +44,8 @@ var suite struct {
 	cluster *fakeCluster
 	azure   *fakeAzure
 	rec     *ChatHubReconciler
+	// instances is the WebPubSubService reconciler.
+	instances *WebPubSubServiceReconciler
 }
 
 func TestMain(m *testing.M) {
@@ -124,6 +126,15 @@ func runSuite(m *testing.M) int {
 	}
 	if err := suite.rec.SetupWithManager(mgr); err != nil {
 		fmt.Fprintf(os.Stderr, "setting up the reconciler: %v\n", err)
+		return 1
+	}
+	suite.instances = &WebPubSubServiceReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("chathub-operator"), DefaultImage: "example.com/chathub:test",
+		RotationCheck: 200 * time.Millisecond,
+	}
+	if err := suite.instances.SetupWithManager(mgr); err != nil {
+		fmt.Fprintf(os.Stderr, "setting up the WebPubSubService reconciler: %v\n", err)
 		return 1
 	}
 	go func() {

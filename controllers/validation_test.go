@@ -29,7 +29,7 @@ func TestCreateValidation(t *testing.T) {
 	}{
 		"a spec without a source is refused": {
 			mutate: func(h *chatv1.ChatHub) { h.Spec.WebPubSub = chatv1.WebPubSubSource{} },
-			want:   "spec.webPubSub must set exactly one of connectionStringSecretRef, azure or embedded",
+			want:   "spec.webPubSub must set exactly one of connectionStringSecretRef, azure, embedded or serviceRef",
 		},
 		"a spec with two sources is refused": {
 			mutate: func(h *chatv1.ChatHub) {
@@ -148,7 +148,7 @@ func TestUpdateValidation(t *testing.T) {
 			mutate: func(h *chatv1.ChatHub) {
 				h.Spec.WebPubSub = chatv1.WebPubSubSource{ConnectionStringSecretRef: &chatv1.SecretKeySelector{Name: "awps"}}
 			},
-			want: "the kind of spec.webPubSub source (connectionStringSecretRef, azure or embedded) cannot be changed",
+			want: "the kind of spec.webPubSub source (connectionStringSecretRef, azure, embedded or serviceRef) cannot be changed",
 		},
 		"changing the Azure resource ID is refused": {
 			create: func() *chatv1.ChatHub {

@@ -23,7 +23,8 @@ type ChatHubSpec struct {
 	Hub string `json:"hub,omitempty"`
 
 	// webPubSub says where the Web PubSub service and its connection string
-	// come from: exactly one of connectionStringSecretRef, azure or embedded.
+	// come from: exactly one of connectionStringSecretRef, azure, embedded or
+	// serviceRef.
 	// The kind of source cannot be changed after creation.
 	// +required
 	WebPubSub WebPubSubSource `json:"webPubSub"`
@@ -47,8 +48,8 @@ type ChatHubSpec struct {
 // WebPubSubSource is the source of the Web PubSub connection. Exactly one
 // field is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.connectionStringSecretRef), has(self.azure), has(self.embedded)].filter(x, x).size() == 1",message="spec.webPubSub must set exactly one of connectionStringSecretRef, azure or embedded"
-// +kubebuilder:validation:XValidation:rule="has(self.connectionStringSecretRef) == has(oldSelf.connectionStringSecretRef) && has(self.azure) == has(oldSelf.azure) && has(self.embedded) == has(oldSelf.embedded)",message="the kind of spec.webPubSub source (connectionStringSecretRef, azure or embedded) cannot be changed: the event handler registered with the old service would be left behind; create a new ChatHub instead"
+// +kubebuilder:validation:XValidation:rule="[has(self.connectionStringSecretRef), has(self.azure), has(self.embedded), has(self.serviceRef)].filter(x, x).size() == 1",message="spec.webPubSub must set exactly one of connectionStringSecretRef, azure, embedded or serviceRef"
+// +kubebuilder:validation:XValidation:rule="has(self.connectionStringSecretRef) == has(oldSelf.connectionStringSecretRef) && has(self.azure) == has(oldSelf.azure) && has(self.embedded) == has(oldSelf.embedded) && has(self.serviceRef) == has(oldSelf.serviceRef)",message="the kind of spec.webPubSub source (connectionStringSecretRef, azure, embedded or serviceRef) cannot be changed: the event handler registered with the old service would be left behind; create a new ChatHub instead"
 type WebPubSubSource struct {
 	// connectionStringSecretRef names a Secret in the ChatHub's namespace that
 	// holds a Web PubSub connection string. The operator copies it into the
@@ -68,6 +69,28 @@ type WebPubSubSource struct {
 	// service for this hub, next to the chat server, with a generated key.
 	// +optional
 	Embedded *EmbeddedSource `json:"embedded,omitempty"`
+
+	// serviceRef names a WebPubSubService in the ChatHub's namespace: a
+	// PubSub service instance the operator runs once for many hubs. The
+	// operator takes the connection from the instance's keys Secret (the
+	// key the instance says is active) and registers the event handler with
+	// the instance. Two ChatHubs with the same hub on one instance conflict
+	// (HubConflict; the oldest owns the hub).
+	// +optional
+	ServiceRef *ServiceReference `json:"serviceRef,omitempty"`
+}
+
+// ServiceReference names a WebPubSubService in the ChatHub's namespace.
+type ServiceReference struct {
+	// name is the name of the WebPubSubService. It cannot be changed after
+	// creation: the event handler registered with the old instance would be
+	// left behind.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="serviceRef.name must be a valid WebPubSubService name (lower-case letters, digits and '-', starting with a letter)"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="serviceRef.name cannot be changed: the event handler registered with the old instance would be left behind; create a new ChatHub instead"
+	Name string `json:"name"`
 }
 
 // SecretKeySelector selects one key of a Secret in the ChatHub's namespace.
@@ -337,6 +360,9 @@ const (
 	SourceAzure SourceKind = "Azure"
 	// SourceEmbedded is the PubSub service run by the operator.
 	SourceEmbedded SourceKind = "Embedded"
+	// SourceServiceRef is a shared PubSub service instance (a
+	// WebPubSubService) run by the operator.
+	SourceServiceRef SourceKind = "ServiceRef"
 )
 
 // ChatHubStatus is the observed state of a ChatHub. It never contains keys.
@@ -358,8 +384,8 @@ type ChatHubStatus struct {
 	// +optional
 	Hub string `json:"hub,omitempty"`
 
-	// source is the kind of Web PubSub source: ConnectionString, Azure or
-	// Embedded.
+	// source is the kind of Web PubSub source: ConnectionString, Azure,
+	// Embedded or ServiceRef.
 	// +optional
 	Source SourceKind `json:"source,omitempty"`
 

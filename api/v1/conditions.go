@@ -16,6 +16,11 @@ const (
 	// ConditionEventHandlerRegistered is True when the event handler is
 	// registered with the service with the desired settings.
 	ConditionEventHandlerRegistered = "EventHandlerRegistered"
+
+	// ConditionAvailable is True when a WebPubSubService's Deployment has an
+	// available replica. A WebPubSubService also has Ready: Available and
+	// every object of the instance applied.
+	ConditionAvailable = "Available"
 )
 
 // Condition reasons. They are also the reasons of the events the operator
@@ -45,6 +50,16 @@ const (
 	// built from the spec (e.g. spec.server.resources with requests above
 	// limits); the message is the API server's.
 	ReasonInvalidSpec = "InvalidSpec"
+
+	// ReasonServiceNotFound: the WebPubSubService named by
+	// spec.webPubSub.serviceRef does not exist, or has no keys yet.
+	ReasonServiceNotFound = "ServiceNotFound"
+	// ReasonKeyRotated: a WebPubSubService finished a key rotation and
+	// regenerated the key its rotate-key annotation named.
+	ReasonKeyRotated = "KeyRotated"
+	// ReasonInvalidRotateKey: the rotate-key annotation of a
+	// WebPubSubService is neither primary nor secondary; nothing is rotated.
+	ReasonInvalidRotateKey = "InvalidRotateKey"
 
 	// ReasonSecretReady: the connection Secret is up to date.
 	ReasonSecretReady = "SecretReady"

@@ -23,9 +23,9 @@ var (
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
-// addKnownTypes registers ChatHub and ChatHubList, and the meta/v1 options types, for GroupVersion.
+// addKnownTypes registers ChatHub, WebPubSubService and their lists, and the meta/v1 options types, for GroupVersion.
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &ChatHub{}, &ChatHubList{})
+	s.AddKnownTypes(GroupVersion, &ChatHub{}, &ChatHubList{}, &WebPubSubService{}, &WebPubSubServiceList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -27,6 +27,7 @@
   - chat.webpubsub.dev
   resources:
   - chathubs
+  - webpubsubservices
   verbs:
   - get
   - list
@@ -37,12 +38,14 @@
   - chat.webpubsub.dev
   resources:
   - chathubs/finalizers
+  - webpubsubservices/finalizers
   verbs:
   - update
 - apiGroups:
   - chat.webpubsub.dev
   resources:
   - chathubs/status
+  - webpubsubservices/status
   verbs:
   - get
   - patch

@@ -1,0 +1,91 @@
+// Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
+
+package controllers
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	chatv1 "github.com/chathub/chathub/api/v1"
+	"github.com/chathub/chathub/pubsub/settings"
+)
+
+func TestInstanceHubs(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	hub := func(name, hubName string, age int, mods ...func(*chatv1.ChatHub)) chatv1.ChatHub {
+		h := sharedHub(name, "ns", hubName, "shared")
+		h.UID = types.UID("uid-" + name)
+		h.CreationTimestamp = metav1.NewTime(t0.Add(-time.Duration(age) * time.Minute))
+		for _, m := range mods {
+			m(h)
+		}
+		return *h
+	}
+	deleting := func(h *chatv1.ChatHub) { h.DeletionTimestamp = &metav1.Time{Time: t0} }
+	manual := func(h *chatv1.ChatHub) { h.Spec.EventHandler.Registration = chatv1.RegistrationManual }
+	tests := map[string]struct {
+		hubs []chatv1.ChatHub
+		// want maps each hub name to the ChatHub that owns it.
+		want map[string]string
+	}{
+		"each ChatHub with its own hub holds it": {
+			hubs: []chatv1.ChatHub{hub("b", "", 1), hub("a", "", 2)},
+			want: map[string]string{"a": "a", "b": "b"},
+		},
+		"the oldest ChatHub of a hub owns it, names compared case-insensitively": {
+			hubs: []chatv1.ChatHub{hub("young", "Lobby", 1), hub("old", "lobby", 5)},
+			want: map[string]string{"lobby": "old"},
+		},
+		"a ChatHub being deleted holds nothing, so the next one takes over": {
+			hubs: []chatv1.ChatHub{hub("young", "lobby", 1), hub("old", "lobby", 5, deleting)},
+			want: map[string]string{"lobby": "young"},
+		},
+		"a Manual owner keeps the hub but puts no settings in": {
+			hubs: []chatv1.ChatHub{hub("young", "lobby", 1), hub("old", "lobby", 5, manual)},
+			want: map[string]string{},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := map[string]string{}
+			for _, h := range instanceHubs(tc.hubs) {
+				got[h.name] = h.owner.Name
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("owners (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestInstanceSettingsLoad checks the settings Secret's content against the
+// loader of `chathub pubsub --settings-file`.
+func TestInstanceSettingsLoad(t *testing.T) {
+	a, b := sharedHub("red", "ns", "", "shared"), sharedHub("blue", "ns", "Blue", "shared")
+	b.Spec.EventHandler.SystemEvents = []chatv1.SystemEvent{chatv1.SystemEventConnect}
+	data, err := buildInstanceSettings(instanceHubs([]chatv1.ChatHub{*a, *b}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), SecretKeySettings)
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := settings.NewStore()
+	if err := store.LoadFile(file); err != nil {
+		t.Fatalf("the PubSub service would not start with these settings: %v", err)
+	}
+	if diff := cmp.Diff([]string{"Blue", "red"}, store.Hubs()); diff != "" {
+		t.Errorf("hubs (-want +got):\n%s", diff)
+	}
+	hs, _ := store.Get("blue")
+	if diff := cmp.Diff(DesiredEventHandler(b), hs.Properties.EventHandlers[0]); diff != "" {
+		t.Errorf("handler of Blue (-want +got):\n%s", diff)
+	}
+}
