@@ -126,6 +126,8 @@ func testConfig(connStr string) Config {
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ConnectionString = connStr
+	// Tests send bursts of messages; the limit has its own test.
+	cfg.UserMessageRate = 0
 	return cfg
 }
 
