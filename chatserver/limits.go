@@ -87,8 +87,10 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 
 // limitRequests wraps the server's handler: the request's connection is no
 // longer pending (its headers are complete), and reading its body must end
-// within bodyTimeout, except for a WebSocket upgrade on /client/, a long-lived
-// connection that has no body to wait for.
+// within bodyTimeout. A WebSocket handshake on /client/ has no body and is
+// exempt, so that a slow answer from the service does not cancel it; once
+// the proxy (or the embedded service) hijacks the connection, net/http
+// clears its deadlines and the WebSocket lives as long as it is used.
 func limitRequests(next http.Handler, pending *pendingConns, bodyTimeout time.Duration, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
