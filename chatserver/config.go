@@ -29,6 +29,14 @@ const MaxUserIDChars = 64
 // characters (Unicode code points).
 const MaxMessageChars = 4000
 
+// DefaultUserMessageRate and DefaultUserMessageBurst are the per-user message
+// limit: a person typing fast sends a few messages in a row and then about
+// one every few seconds, far below 2 per second after a burst of 10.
+const (
+	DefaultUserMessageRate  = 2
+	DefaultUserMessageBurst = 10
+)
+
 // Config is the whole configuration of the chat server: defaults from
 // DefaultConfig, then the environment (LoadEnv), then flags (BindFlags).
 type Config struct {
@@ -60,6 +68,25 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// RequestTimeout bounds each REST call to the service.
 	RequestTimeout time.Duration
+	// EventTimeTolerance is the replay window of the event handler: events
+	// whose ce-time is further from the server's clock are refused with 401.
+	EventTimeTolerance time.Duration
+	// UserMessageRate is how many chat messages per second one user may send
+	// (per chat server replica); 0 turns the limit off.
+	UserMessageRate float64
+	// UserMessageBurst is how many messages a user may send at once before
+	// UserMessageRate applies.
+	UserMessageBurst int
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout time.Duration
+	// ReadBodyTimeout bounds reading a request's body, for every handler but
+	// the WebSockets of /client/.
+	ReadBodyTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle for longer.
+	IdleTimeout time.Duration
+	// MaxPendingConnections bounds the connections that have not yet sent a
+	// complete request; beyond it the oldest of them is closed.
+	MaxPendingConnections int
 }
 
 // DefaultConfig returns the configuration used when nothing overrides it.
@@ -72,6 +99,14 @@ func DefaultConfig() Config {
 		ReadyCacheTTL:   2 * time.Second,
 		ShutdownTimeout: 25 * time.Second,
 		RequestTimeout:  10 * time.Second,
+
+		EventTimeTolerance:    webpubsub.DefaultEventTimeTolerance,
+		UserMessageRate:       DefaultUserMessageRate,
+		UserMessageBurst:      DefaultUserMessageBurst,
+		ReadHeaderTimeout:     10 * time.Second,
+		ReadBodyTimeout:       30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		MaxPendingConnections: 256,
 	}
 }
 
@@ -96,6 +131,18 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"run the PubSub service in this process (no Azure needed)")
 	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the connection string file")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown")
+	fs.DurationVar(&c.EventTimeTolerance, "event-time-tolerance", c.EventTimeTolerance,
+		"replay window: refuse events whose ce-time is further than this from the server's clock (401)")
+	fs.Float64Var(&c.UserMessageRate, "user-message-rate", c.UserMessageRate,
+		"chat messages per second one user may send, per replica (0: no limit)")
+	fs.IntVar(&c.UserMessageBurst, "user-message-burst", c.UserMessageBurst,
+		"chat messages one user may send at once before --user-message-rate applies")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a client may take to send a request's headers")
+	fs.DurationVar(&c.ReadBodyTimeout, "read-body-timeout", c.ReadBodyTimeout,
+		"how long a client may take to send a request's body (all but the WebSockets of /client/)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.IntVar(&c.MaxPendingConnections, "max-pending-connections", c.MaxPendingConnections,
+		"connections that have not yet sent a complete request; beyond it the oldest is closed")
 }
 
 // Validate reports the first problem with c as one sentence. It parses the
@@ -115,6 +162,30 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return errors.New("the shutdown timeout (--shutdown-timeout) must not be negative")
+	}
+	if c.EventTimeTolerance < time.Second {
+		return fmt.Errorf("the event time tolerance (--event-time-tolerance) must be at least 1s, not %s", c.EventTimeTolerance)
+	}
+	if c.UserMessageRate < 0 || c.UserMessageRate > 1e6 {
+		return fmt.Errorf("the user message rate (--user-message-rate) must be between 0 and 1000000, not %g", c.UserMessageRate)
+	}
+	if c.UserMessageBurst < 1 || c.UserMessageBurst > 1e6 {
+		return fmt.Errorf("the user message burst (--user-message-burst) must be between 1 and 1000000, not %d", c.UserMessageBurst)
+	}
+	for _, d := range []struct {
+		name, flag string
+		v          time.Duration
+	}{
+		{"read header timeout", "--read-header-timeout", c.ReadHeaderTimeout},
+		{"read body timeout", "--read-body-timeout", c.ReadBodyTimeout},
+		{"idle timeout", "--idle-timeout", c.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("the %s (%s) must be positive, not %s", d.name, d.flag, d.v)
+		}
+	}
+	if c.MaxPendingConnections < 1 {
+		return fmt.Errorf("the pending connection limit (--max-pending-connections) must be at least 1, not %d", c.MaxPendingConnections)
 	}
 	if c.Embedded {
 		// The embedded service supplies its own connection string.

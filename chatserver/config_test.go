@@ -58,6 +58,37 @@ func TestConfigValidate(t *testing.T) {
 			mutate:  func(c *Config) { c.TokenTTL = 25 * time.Hour },
 			wantErr: "between 1m and 24h",
 		},
+		"an event time tolerance under a second is refused": {
+			mutate:  func(c *Config) { c.EventTimeTolerance = 0 },
+			wantErr: "the event time tolerance (--event-time-tolerance) must be at least 1s, not 0s",
+		},
+		"a negative message rate is refused": {
+			mutate:  func(c *Config) { c.UserMessageRate = -1 },
+			wantErr: "the user message rate (--user-message-rate) must be between 0 and 1000000, not -1",
+		},
+		"a message rate of 0 (no limit) is accepted": {
+			mutate: func(c *Config) { c.UserMessageRate = 0 },
+		},
+		"a message burst of 0 is refused": {
+			mutate:  func(c *Config) { c.UserMessageBurst = 0 },
+			wantErr: "the user message burst (--user-message-burst) must be between 1 and 1000000, not 0",
+		},
+		"a zero body timeout is refused": {
+			mutate:  func(c *Config) { c.ReadBodyTimeout = 0 },
+			wantErr: "the read body timeout (--read-body-timeout) must be positive, not 0s",
+		},
+		"a zero header timeout is refused": {
+			mutate:  func(c *Config) { c.ReadHeaderTimeout = 0 },
+			wantErr: "the read header timeout (--read-header-timeout) must be positive",
+		},
+		"a zero idle timeout is refused": {
+			mutate:  func(c *Config) { c.IdleTimeout = 0 },
+			wantErr: "the idle timeout (--idle-timeout) must be positive",
+		},
+		"no pending connections at all is refused": {
+			mutate:  func(c *Config) { c.MaxPendingConnections = 0 },
+			wantErr: "the pending connection limit (--max-pending-connections) must be at least 1, not 0",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

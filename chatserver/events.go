@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,7 +44,8 @@ type ChatMessage struct {
 type Refusal struct {
 	// Type is always "error".
 	Type string `json:"type"`
-	// Code is a stable reason: emptyMessage, messageTooLong, notText, unavailable.
+	// Code is a stable reason: emptyMessage, messageTooLong, notText,
+	// rateLimited, unavailable.
 	Code string `json:"code"`
 	// Message is the sentence the UI shows.
 	Message string `json:"message"`
@@ -83,6 +85,10 @@ func (c *chat) onUserEvent(ctx context.Context, req *webpubsub.UserEventRequest)
 	c.srv.metrics.events.WithLabelValues(EventMessage).Inc()
 	user := displayName(req.Context.UserID)
 	text, code, why := messageText(req)
+	if code == "" && !c.srv.limiter.allow(user, c.srv.now()) {
+		code, why = "rateLimited", fmt.Sprintf("Message not sent: you are sending too fast (the limit is %s messages per second, %d at once); wait a moment.",
+			strconv.FormatFloat(c.srv.cfg.UserMessageRate, 'f', -1, 64), c.srv.cfg.UserMessageBurst)
+	}
 	if code != "" {
 		c.srv.metrics.refused.WithLabelValues(code).Inc()
 		c.srv.log.Info("Refused a message", "hub", req.Context.Hub, "user", user, "reason", code)

@@ -126,6 +126,8 @@ func testConfig(connStr string) Config {
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.ConnectionString = connStr
+	// Tests send bursts of messages; the limit has its own test.
+	cfg.UserMessageRate = 0
 	return cfg
 }
 
@@ -179,6 +181,7 @@ type cloudEvent struct {
 	Body        string
 	Signature   *string // nil => correct signature
 	Hub         string  // "" => chat
+	Time        string  // ce-time; "" => now
 }
 
 func (e cloudEvent) post(t *testing.T, baseURL string) (*http.Response, string) {
@@ -200,7 +203,10 @@ func (e cloudEvent) post(t *testing.T, baseURL string) (*http.Response, string) 
 	h.Set("ce-type", e.Type)
 	h.Set("ce-source", "/hubs/"+hub+"/client/"+connID)
 	h.Set("ce-id", "1")
-	h.Set("ce-time", time.Now().UTC().Format(time.RFC3339))
+	if e.Time == "" {
+		e.Time = time.Now().UTC().Format(time.RFC3339)
+	}
+	h.Set("ce-time", e.Time)
 	h.Set("ce-hub", hub)
 	h.Set("ce-connectionId", connID)
 	h.Set("ce-eventName", e.EventName)

@@ -32,6 +32,13 @@ type stack struct {
 
 func startStack(t *testing.T, proxyClient bool) *stack {
 	t.Helper()
+	return startStackWith(t, func(cfg *Config) { cfg.ProxyClient = proxyClient })
+}
+
+// startStackWith is startStack with the chat server's configuration
+// changed by configure.
+func startStackWith(t *testing.T, configure func(*Config)) *stack {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +58,7 @@ func startStack(t *testing.T, proxyClient bool) *stack {
 	})
 
 	cfg := testConfig(emu.ConnectionString())
-	cfg.ProxyClient = proxyClient
+	configure(&cfg)
 	srv, chatTS := startChat(t, cfg)
 	if err := emu.SetHubSettings("chat", EventHandlerSettings(chatTS.URL+"/eventhandler")); err != nil {
 		t.Fatalf("registering the event handler: %v", err)

@@ -21,6 +21,7 @@ type metrics struct {
 	failures      *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
 	broadcastTime prometheus.Histogram
+	pendingClosed prometheus.Counter
 }
 
 // latencyBuckets are the histogram buckets (seconds) of the request and broadcast latencies.
@@ -60,9 +61,13 @@ func newMetrics() *metrics {
 			Help:    "Time the REST send-to-all call took.",
 			Buckets: latencyBuckets,
 		}),
+		pendingClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "pending_connections_closed_total",
+			Help: "Connections closed because more than --max-pending-connections were waiting for a request.",
+		}),
 	}
 	m.registry.MustRegister(m.negotiations, m.events, m.broadcasts, m.refused, m.failures,
-		m.latency, m.broadcastTime,
+		m.latency, m.broadcastTime, m.pendingClosed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -37,6 +37,7 @@ type Server struct {
 	metrics        *metrics
 	creds          *credentials
 	ready          *readiness
+	limiter        *userLimiter
 	handler        http.Handler
 }
 
@@ -47,7 +48,8 @@ func New(cfg Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now, httpClient: opts.HTTPClient, metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now, httpClient: opts.HTTPClient, metrics: newMetrics(),
+		limiter: newUserLimiter(cfg.UserMessageRate, cfg.UserMessageBurst)}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -91,6 +93,8 @@ func (s *Server) buildService(cs *webpubsub.ConnectionString) (*service, error) 
 	key := cs.AccessKey
 	h, err := webpubsub.NewEventHandler(webpubsub.EventHandlerOptions{
 		Hub:            s.cfg.Hub,
+		TimeTolerance:  s.cfg.EventTimeTolerance,
+		Now:            s.now,
 		AccessKeys:     func() []string { return []string{key} },
 		AllowedOrigins: []string{cs.Endpoint.Hostname()},
 		Logger:         s.log,
@@ -150,10 +154,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handler, beforeShutdown func()) error {
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	pending := newPendingConns(s.cfg.MaxPendingConnections, s.metrics.pendingClosed.Inc)
 	hs := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           limitRequests(handler, pending, s.cfg.ReadBodyTimeout, time.Now),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ConnState:         pending.connState,
+		ConnContext:       connContext,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}

@@ -100,7 +100,8 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 		t.Errorf("chat server hash annotation %q, want %q", got, want)
 	}
 	wantArgs := []string{"chatserver", "--listen", ":8080", "--hub", "lobby", "--connection-string-file",
-		"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s", "--proxy-client"}
+		"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s",
+		"--user-message-rate", "2", "--user-message-burst", "10", "--proxy-client"}
 	if got := server.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, wantArgs) {
 		t.Errorf("chat server args %q, want %q", got, wantArgs)
 	}

@@ -314,6 +314,12 @@ func chatServerArgs(hub *chatv1.ChatHub) []string {
 		"--connection-string-file", connectionMountPath + "/" + SecretKeyConnectionString,
 		"--token-ttl", ttl.String(),
 	}
+	if rl := hub.Spec.Server.MessageRateLimit; rl.PerSecond != nil {
+		args = append(args, "--user-message-rate", strconv.Itoa(int(*rl.PerSecond)))
+	}
+	if rl := hub.Spec.Server.MessageRateLimit; rl.Burst != nil {
+		args = append(args, "--user-message-burst", strconv.Itoa(int(*rl.Burst)))
+	}
 	return append(args, sourceFor(hub).ChatServerArgs()...)
 }
 

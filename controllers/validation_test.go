@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
+	"github.com/chathub/chathub/chatserver"
 )
 
 const testResourceID = "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.SignalRService/webPubSub/awps"
@@ -93,6 +94,14 @@ func TestCreateValidation(t *testing.T) {
 		"a token TTL below one minute is refused": {
 			mutate: func(h *chatv1.ChatHub) { h.Spec.Server.TokenTTL = &metav1.Duration{Duration: 30 * time.Second} },
 			want:   "server.tokenTTL must be between 1m and 24h",
+		},
+		"a negative message rate is refused": {
+			mutate: func(h *chatv1.ChatHub) { h.Spec.Server.MessageRateLimit.PerSecond = ptr.To[int32](-1) },
+			want:   "server.messageRateLimit.perSecond must be between 0 (no limit) and 1000000",
+		},
+		"a message burst of 0 is refused": {
+			mutate: func(h *chatv1.ChatHub) { h.Spec.Server.MessageRateLimit.Burst = ptr.To[int32](0) },
+			want:   "server.messageRateLimit.burst must be between 1 and 1000000",
 		},
 		"more than 100 replicas are refused": {
 			mutate: func(h *chatv1.ChatHub) { h.Spec.Server.Replicas = ptr.To[int32](101) },
@@ -175,6 +184,14 @@ func TestUpdateValidation(t *testing.T) {
 	}
 }
 
+// defaultMessageRateLimit is the CRD's default of server.messageRateLimit:
+// the chat server's own defaults, so that a ChatHub without the field
+// behaves as the chat server run by hand.
+var defaultMessageRateLimit = chatv1.MessageRateLimit{
+	PerSecond: ptr.To[int32](chatserver.DefaultUserMessageRate),
+	Burst:     ptr.To[int32](chatserver.DefaultUserMessageBurst),
+}
+
 // TestDefaults checks the defaults the API server applies.
 func TestDefaults(t *testing.T) {
 	ns := newNamespace(t)
@@ -188,7 +205,8 @@ func TestDefaults(t *testing.T) {
 				WebPubSub: chatv1.WebPubSubSource{Embedded: &chatv1.EmbeddedSource{}},
 				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*", Registration: chatv1.RegistrationAutomatic,
 					SystemEvents: []chatv1.SystemEvent{chatv1.SystemEventConnected, chatv1.SystemEventDisconnected}},
-				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour}},
+				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour},
+					MessageRateLimit: defaultMessageRateLimit},
 			},
 		},
 		"an Azure hub gets the public management endpoint": {
@@ -201,7 +219,8 @@ func TestDefaults(t *testing.T) {
 				WebPubSub: chatv1.WebPubSubSource{Azure: &chatv1.AzureSource{ResourceID: testResourceID, ManagementEndpoint: "https://management.azure.com"}},
 				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*", Registration: chatv1.RegistrationAutomatic,
 					SystemEvents: []chatv1.SystemEvent{chatv1.SystemEventConnected, chatv1.SystemEventDisconnected}},
-				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour}},
+				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour},
+					MessageRateLimit: defaultMessageRateLimit},
 			},
 		},
 		"a Secret reference gets the connectionString key": {
@@ -214,7 +233,8 @@ func TestDefaults(t *testing.T) {
 				WebPubSub: chatv1.WebPubSubSource{ConnectionStringSecretRef: &chatv1.SecretKeySelector{Name: "awps", Key: "connectionString"}},
 				EventHandler: chatv1.EventHandlerSpec{UserEventPattern: "*", Registration: chatv1.RegistrationAutomatic,
 					SystemEvents: []chatv1.SystemEvent{chatv1.SystemEventConnected, chatv1.SystemEventDisconnected}},
-				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour}},
+				Server: chatv1.ServerSpec{Replicas: ptr.To[int32](1), TokenTTL: &metav1.Duration{Duration: time.Hour},
+					MessageRateLimit: defaultMessageRateLimit},
 			},
 		},
 	}

@@ -8,7 +8,8 @@
 // ARM-shaped management API (create or update with async-operation polling, get, delete,
 // listKeys) authenticated either with an access key (the PubSub service) or with Microsoft
 // Entra ID via azidentity. It also serves upstream CloudEvents (connect, connected,
-// disconnected and user events) through EventHandler. The same package works against the
+// disconnected and user events) through EventHandler, which refuses events whose ce-time
+// is outside a replay window (EventHandlerOptions.TimeTolerance, 5 minutes by default). The same package works against the
 // real Azure service and ChatHub's PubSub service; errors carry the
 // HTTP status and service error code but never a key or token.
 package webpubsub

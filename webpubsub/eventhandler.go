@@ -9,11 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // defaultMaxEventBodyBytes is the body limit when EventHandlerOptions.MaxBodyBytes is 0: a
 // 1 MiB message plus room for the connect event's claims, query and headers.
 const defaultMaxEventBodyBytes = 1<<20 + 64<<10
+
+// DefaultEventTimeTolerance is how far ce-time may be from the handler's clock, in either
+// direction, when EventHandlerOptions.TimeTolerance is 0.
+const DefaultEventTimeTolerance = 5 * time.Minute
 
 // EventHandlerOptions configures an EventHandler.
 type EventHandlerOptions struct {
@@ -29,6 +34,15 @@ type EventHandlerOptions struct {
 	// MaxBodyBytes limits the request body; larger bodies are answered with 400.
 	// 0 means 1 MiB + 64 KiB.
 	MaxBodyBytes int64
+	// TimeTolerance is the replay window: an event whose ce-time is further than this from the
+	// handler's clock (in the past or the future), or that has no ce-time, is refused with 401.
+	// ce-signature signs only the connection id, so a captured event could otherwise be sent
+	// again, with other headers and body, for as long as the connection id is known; this
+	// bounds that to the window, it does not stop a replay within it. 0 means
+	// DefaultEventTimeTolerance; a negative value turns the check off.
+	TimeTolerance time.Duration
+	// Now is the clock ce-time is compared with; nil means time.Now.
+	Now func() time.Time
 	// Logger receives one record per event with the fields hub, conn, user and event; nil
 	// discards. Keys, signatures, connection states and message bodies are never logged.
 	Logger *slog.Logger
@@ -54,6 +68,8 @@ type EventHandler struct {
 	origins  []string // normalised hosts
 	allowAll bool
 	maxBody  int64
+	skew     time.Duration // < 0: ce-time is not checked
+	now      func() time.Time
 	log      *slog.Logger
 }
 
@@ -68,9 +84,15 @@ func NewEventHandler(opts EventHandlerOptions) (*EventHandler, error) {
 	if opts.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("event handler: MaxBodyBytes is %d, it must not be negative", opts.MaxBodyBytes)
 	}
-	h := &EventHandler{opts: opts, maxBody: opts.MaxBodyBytes, log: opts.Logger}
+	h := &EventHandler{opts: opts, maxBody: opts.MaxBodyBytes, skew: opts.TimeTolerance, now: opts.Now, log: opts.Logger}
 	if h.maxBody == 0 {
 		h.maxBody = defaultMaxEventBodyBytes
+	}
+	if h.skew == 0 {
+		h.skew = DefaultEventTimeTolerance
+	}
+	if h.now == nil {
+		h.now = time.Now
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

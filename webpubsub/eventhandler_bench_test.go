@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -46,7 +47,7 @@ func BenchmarkEventHandler(b *testing.B) {
 		r.Header.Set(webpubsub.HeaderEventName, eventName)
 		r.Header.Set(webpubsub.HeaderSignature, sig)
 		r.Header.Set(webpubsub.HeaderUserID, "alice")
-		r.Header.Set(webpubsub.HeaderTime, "2026-11-27T17:00:00Z")
+		r.Header.Set(webpubsub.HeaderTime, time.Now().UTC().Format(time.RFC3339))
 		r.Header.Set("Content-Type", contentType)
 		if withState {
 			r.Header.Set(webpubsub.HeaderConnectionState, state)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -52,6 +53,7 @@ func ExampleNewEventHandler() {
 	req.Header.Set(webpubsub.HeaderHub, "chat")
 	req.Header.Set(webpubsub.HeaderConnectionID, "conn-1")
 	req.Header.Set(webpubsub.HeaderUserID, "alice")
+	req.Header.Set(webpubsub.HeaderTime, time.Now().UTC().Format(time.RFC3339))
 	req.Header.Set(webpubsub.HeaderSignature, webpubsub.SignatureHeader(keys(), "conn-1"))
 	req.Header.Set("Content-Type", webpubsub.ContentTypeText)
 	resp, err := srv.Client().Do(req)

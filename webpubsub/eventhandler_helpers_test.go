@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -127,6 +128,10 @@ func sendEventBody(t *testing.T, srv *httptest.Server, e ceEvent, body io.Reader
 	set(webpubsub.HeaderType, e.ceType)
 	set(webpubsub.HeaderSource, "/hubs/"+e.hub+"/client/"+e.connID)
 	set(webpubsub.HeaderID, e.ceID)
+	if e.ceTime == "" {
+		// The service stamps every event; an event without one is refused.
+		e.ceTime = time.Now().UTC().Format(time.RFC3339Nano)
+	}
 	set(webpubsub.HeaderTime, e.ceTime)
 	set(webpubsub.HeaderSignature, e.signature)
 	set(webpubsub.HeaderUserID, e.userID)

@@ -86,6 +86,9 @@ func (h *EventHandler) parseEventHeaders(r *http.Request) (*ConnectionContext, e
 		}
 		cc.Time = t
 	}
+	if err := h.checkTime(cc.Time); err != nil {
+		return nil, 0, err
+	}
 	states, serr := decodeConnectionState(r.Header.Get(HeaderConnectionState))
 	if serr != nil {
 		// The value is never quoted: states may hold anything the app stored.
@@ -93,6 +96,23 @@ func (h *EventHandler) parseEventHeaders(r *http.Request) (*ConnectionContext, e
 	}
 	cc.States = states
 	return cc, kind, nil
+}
+
+// checkTime refuses an event outside the replay window: the service stamps every event with
+// ce-time, so a missing one or one too far from now is a forged or replayed request.
+func (h *EventHandler) checkTime(t time.Time) *requestError {
+	if h.skew < 0 {
+		return nil
+	}
+	if t.IsZero() {
+		return &requestError{status: http.StatusUnauthorized, msg: "missing header " + HeaderTime + ": events without a time are refused as possible replays"}
+	}
+	if d := h.now().Sub(t); d > h.skew || d < -h.skew {
+		return &requestError{status: http.StatusUnauthorized, msg: fmt.Sprintf(
+			"%s %s is %s from this server's clock, more than the tolerance of %s: refused as a possible replay",
+			HeaderTime, t.UTC().Format(time.RFC3339), d.Round(time.Second).Abs(), h.skew)}
+	}
+	return nil
 }
 
 func classifyEventType(t string) (eventKind, *requestError) {

@@ -315,12 +315,36 @@ type ServerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="server.tokenTTL must be between 1m and 24h"
 	TokenTTL *metav1.Duration `json:"tokenTTL,omitempty"`
 
+	// messageRateLimit is how many chat messages one user may send. Over
+	// the limit a message is not broadcast and the sender alone gets a
+	// refusal. It is counted by each chat server replica on its own.
+	// +optional
+	// +kubebuilder:default={}
+	MessageRateLimit MessageRateLimit `json:"messageRateLimit,omitempty"`
+
 	// The scheduling fields of the chat server's pods (nodeSelector,
 	// tolerations, affinity, topologySpreadConstraints, priorityClassName,
 	// imagePullSecrets, podLabels, podAnnotations). With more than one
 	// replica the operator also keeps a PodDisruptionBudget named like the
 	// Deployment with maxUnavailable 1.
 	PodSchedulingSpec `json:",inline"`
+}
+
+// MessageRateLimit is a token bucket per user: burst messages at once, then
+// perSecond messages per second.
+type MessageRateLimit struct {
+	// perSecond is how many messages per second one user may send after the
+	// burst; 0 turns the limit off.
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:XValidation:rule="self >= 0 && self <= 1000000",message="server.messageRateLimit.perSecond must be between 0 (no limit) and 1000000"
+	PerSecond *int32 `json:"perSecond,omitempty"`
+
+	// burst is how many messages one user may send at once.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000000",message="server.messageRateLimit.burst must be between 1 and 1000000"
+	Burst *int32 `json:"burst,omitempty"`
 }
 
 // IngressSpec exposes the chat server through an Ingress.

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chathub/chathub/chatserver"
 )
 
 func main() {
@@ -140,6 +142,8 @@ func runBench(args []string) error {
 		results = append(results, r)
 	}
 	fmt.Print(formatTable(o, results))
+	fmt.Printf("\nThe Go chat server ran with %s: its per-user message limit (default %d/s, burst %d) is lifted for the benchmark.\n",
+		strings.Join(benchRateFlags, " "), chatserver.DefaultUserMessageRate, chatserver.DefaultUserMessageBurst)
 	fmt.Printf("\nLoad average (1, 5, 15 min) at the start: %s; at the end: %s; CPUs: %d.\n",
 		loadStart, loadAverage(), runtime.NumCPU())
 	return nil

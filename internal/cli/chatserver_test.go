@@ -23,6 +23,10 @@ func TestChatServerRejectsBadFlags(t *testing.T) {
 		"a bad log level":  {[]string{"--embedded", "--log-level", "loud"}, `usage error: --log-level "loud" is not debug, info, warn or error`},
 		"a bad log format": {[]string{"--embedded", "--log-format", "xml"}, `usage error: --log-format "xml" is not text or json`},
 		"a bad token TTL":  {[]string{"--embedded", "--token-ttl", "1s"}, "usage error: the token lifetime (--token-ttl) must be between 1m and 24h, not 1s"},
+		"a zero message burst": {[]string{"--embedded", "--user-message-burst", "0"},
+			"usage error: the user message burst (--user-message-burst) must be between 1 and 1000000, not 0"},
+		"a bad body timeout": {[]string{"--embedded", "--read-body-timeout", "soon"},
+			`usage error: invalid value "soon" for flag -read-body-timeout: parse error`},
 		"no connection string": {nil, "usage error: no Web PubSub connection string: set $" + chatserver.EnvConnectionString +
 			" or --connection-string-file (or use --embedded)"},
 	}

@@ -114,7 +114,8 @@ func mustHandler(opts webpubsub.EventHandlerOptions) http.Handler {
 func TestValidationSuccessIsCachedThenRenewed(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	srv, rec := serve(t, eventHandler(t, []string{testKey}, webpubsub.EventHandlerOptions{}))
+	// The handler reads ce-time against the same fake clock.
+	srv, rec := serve(t, eventHandler(t, []string{testKey}, webpubsub.EventHandlerOptions{Now: clock.Now}))
 	d := newDispatcher(t, Config{Store: storeWith(t, srv.URL+"/api/{event}"), Now: clock.Now})
 
 	var wg sync.WaitGroup
