@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +24,11 @@ const (
 	DefaultKeepAlive    = 20 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultTokenLeeway  = auth.DefaultLeeway
+	// DefaultRateLimit is how many messages per second a client connection may send on
+	// average (every data frame: events, group messages, joins, pings, acks).
+	DefaultRateLimit = 50
+	// DefaultRateBurst is how many messages above DefaultRateLimit a connection may send at once.
+	DefaultRateBurst = 100
 )
 
 // Config configures a Server. Endpoint and AccessKeys are required.
@@ -58,6 +64,13 @@ type Config struct {
 	MaxUnackedFrames, MaxUnackedBytes int
 	// RecoveryWindow is how long a dropped reliable connection may be recovered; 0 => 30 s.
 	RecoveryWindow time.Duration
+	// RateLimit is how many messages (data frames) per second a client connection may send
+	// on average; a connection over its limit is closed with 1008 and reason RateLimited.
+	// 0 => DefaultRateLimit (50); negative => no limit.
+	RateLimit float64
+	// RateBurst is how many messages above RateLimit a connection may send at once;
+	// 0 => DefaultRateBurst (100).
+	RateBurst int
 	// Now returns the current time (token checks); nil => time.Now.
 	Now func() time.Time
 }
@@ -85,6 +98,12 @@ func (c *Config) Validate() error {
 	}
 	if c.KeepAlive < 0 || c.WriteTimeout < 0 || c.RecoveryWindow < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if math.IsNaN(c.RateLimit) {
+		return errors.New("the rate limit must be a number")
+	}
+	if c.RateBurst < 0 {
+		return errors.New("the rate burst must not be negative")
 	}
 	return nil
 }
@@ -117,6 +136,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	switch {
+	case c.RateLimit == 0:
+		c.RateLimit = DefaultRateLimit
+	case c.RateLimit < 0:
+		c.RateLimit = 0 // the transport's "no limit"
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = DefaultRateBurst
 	}
 	if c.Now == nil {
 		c.Now = time.Now

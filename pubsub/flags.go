@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strings"
@@ -55,6 +56,12 @@ type CommandConfig struct {
 	// ReloadInterval is how often AccessKeyFiles and SettingsFile are checked
 	// for changes; 0 means DefaultReloadInterval.
 	ReloadInterval time.Duration
+	// RateLimit is how many messages per second a client connection may send
+	// on average; 0 means no limit. See Config.RateLimit.
+	RateLimit float64
+	// RateBurst is how many messages above RateLimit a connection may send
+	// at once; 0 means DefaultRateBurst.
+	RateBurst int
 
 	fileKeys    []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
 	fileRaw     [][]byte // the content of each of AccessKeyFiles (LoadFiles)
@@ -65,7 +72,10 @@ type CommandConfig struct {
 // DefaultCommandConfig returns the configuration used when nothing
 // overrides it.
 func DefaultCommandConfig() CommandConfig {
-	return CommandConfig{Listen: "127.0.0.1:7070", ReloadInterval: DefaultReloadInterval}
+	return CommandConfig{
+		Listen: "127.0.0.1:7070", ReloadInterval: DefaultReloadInterval,
+		RateLimit: DefaultRateLimit, RateBurst: DefaultRateBurst,
+	}
 }
 
 // LoadEnv applies the environment (read through getenv) to c.
@@ -84,6 +94,8 @@ func (c *CommandConfig) BindFlags(fs *flag.FlagSet) {
 	fs.Var((*fileList)(&c.AccessKeyFiles), "access-key-file", "file holding the access key (e.g. a mounted Secret), reloaded on change; give it twice for the primary and the secondary key")
 	fs.StringVar(&c.SettingsFile, "settings-file", c.SettingsFile, `hub settings JSON: {"hubs":{"<hub>":{"eventHandlers":[...]}}}, reloaded on change`)
 	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the access key and settings files")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "messages per second a client connection may send on average; a connection over it (and --rate-burst) is closed with reason RateLimited; 0 for no limit")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "messages a client connection may send at once above --rate-limit (0: the default)")
 }
 
 // fileList is a flag that may be repeated, each time adding a file name.
@@ -131,6 +143,12 @@ func (c *CommandConfig) Validate() error {
 	}
 	if c.ReloadInterval < 0 {
 		return errors.New("the reload interval (--reload-interval) must not be negative")
+	}
+	if !(c.RateLimit >= 0) || math.IsInf(c.RateLimit, 1) { // also refuses NaN
+		return errors.New("the rate limit (--rate-limit) must be a number of messages per second, 0 for no limit")
+	}
+	if c.RateBurst < 0 {
+		return errors.New("the rate burst (--rate-burst) must not be negative")
 	}
 	if len(c.AccessKeyFiles) > MaxAccessKeyFiles {
 		return fmt.Errorf("--access-key-file is given %d times, at most %d (the primary and the secondary key)", len(c.AccessKeyFiles), MaxAccessKeyFiles)

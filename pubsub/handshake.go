@@ -233,7 +233,10 @@ func (s *Server) register(k *transport.Socket, hs *clientHandshake) {
 	s.metrics.connects.WithLabelValues(kindLabel(hs.kind)).Inc()
 	k.Notify()
 	s.log.Debug("Connection opened", "hub", hs.info.Hub, "conn", hs.info.ConnectionID, "user", hs.userID, "protocol", kindLabel(hs.kind))
-	s.disp.Connected(connInfo(c))
+	// Queued only while the connection is open: a REST call may already have closed it and
+	// queued its disconnected event, which must stay the last one.
+	info := connInfo(c)
+	c.WhileOpen(func() { s.disp.Connected(info) })
 	k.Start()
 }
 

@@ -76,6 +76,8 @@ func New(cfg Config) (*Server, error) {
 		KeepAlive:    cfg.KeepAlive,
 		WriteTimeout: cfg.WriteTimeout,
 		Writers:      cfg.WriterPoolSize,
+		MessageRate:  cfg.RateLimit,
+		MessageBurst: cfg.RateBurst,
 	})
 	s.handler = s.routes(arm.NewHandler(arm.Config{
 		Store: cfg.Settings, AccessKeys: s.accessKeys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
@@ -185,6 +187,10 @@ func (s *Server) keepAlive() {
 // onClose runs once per connection after its final close.
 func (s *Server) onClose(c *hub.Conn, reason string) {
 	s.metrics.disconnects.WithLabelValues(reasonLabel(reason)).Inc()
+	if reason == protocol.ReasonRateLimited {
+		s.log.Info("Closed a connection over its rate limit", "hub", c.Hub().Name(), "conn", c.ID(), "user", c.UserID(),
+			"rate", s.cfg.RateLimit, "burst", s.cfg.RateBurst)
+	}
 	s.log.Debug("Connection closed", "hub", c.Hub().Name(), "conn", c.ID(), "user", c.UserID(), "reason", reason)
 	s.disp.Disconnected(connInfo(c), reason)
 }
@@ -195,7 +201,8 @@ func reasonLabel(reason string) string {
 	case protocol.ReasonNormal, protocol.ReasonClosedByServer, protocol.ReasonServiceReload,
 		protocol.ReasonPingTimeout, protocol.ReasonSlowClient, protocol.ReasonRecoveryExpired,
 		protocol.ReasonBufferFull, protocol.ReasonTooBig, protocol.ReasonBadMessage,
-		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, transport.ReasonClosedByClient, transport.ReasonConnectionLost:
+		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, protocol.ReasonRateLimited,
+		transport.ReasonClosedByClient, transport.ReasonConnectionLost:
 		return reason
 	}
 	return protocol.ReasonClosedByServer
