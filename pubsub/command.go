@@ -51,7 +51,10 @@ func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out
 	if err != nil {
 		return fmt.Errorf("starting the PubSub service: %w", err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// ConfigureHTTPServer sets ReadHeaderTimeout, IdleTimeout and the bound on
+	// unauthenticated connections.
+	hs := &http.Server{Handler: srv.Handler(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)} //nolint:gosec // G112: see ConfigureHTTPServer
+	srv.ConfigureHTTPServer(hs)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var wg sync.WaitGroup
@@ -101,5 +104,7 @@ func (c *CommandConfig) serviceConfig(endpoint *url.URL, keys []string, logger *
 	return Config{
 		Endpoint: endpoint, AccessKeys: keys, Logger: logger, Settings: store,
 		RateLimit: rate, RateBurst: c.RateBurst,
+		ReadHeaderTimeout: c.ReadHeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout,
+		MaxUnauthenticated: c.MaxUnauthenticated,
 	}
 }

@@ -3,6 +3,7 @@
 package pubsub
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,16 @@ const (
 	// DefaultRateLimit is how many messages per second a client connection may send on
 	// average (every data frame: events, group messages, joins, pings, acks).
 	DefaultRateLimit = 50
+	// DefaultReadHeaderTimeout bounds reading a request's headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultBodyTimeout bounds reading the body of a request that is not a WebSocket
+	// handshake (REST, ARM), counted from the end of its headers.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultIdleTimeout is how long an idle keep-alive connection is kept.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultMaxUnauthenticated is how many connections that have not authenticated may be
+	// open at once.
+	DefaultMaxUnauthenticated = 256
 	// DefaultRateBurst is how many messages above DefaultRateLimit a connection may send at once.
 	DefaultRateBurst = 100
 )
@@ -71,6 +82,20 @@ type Config struct {
 	// RateBurst is how many messages above RateLimit a connection may send at once;
 	// 0 => DefaultRateBurst (100).
 	RateBurst int
+	// ReadHeaderTimeout bounds reading a request's headers (ConfigureHTTPServer);
+	// 0 => DefaultReadHeaderTimeout (10 s).
+	ReadHeaderTimeout time.Duration
+	// BodyTimeout bounds reading the body of every request that is not a WebSocket
+	// handshake, from the end of its headers (a read deadline set by Handler, so it also
+	// applies where the service's routes are mounted on another server); 0 =>
+	// DefaultBodyTimeout (30 s).
+	BodyTimeout time.Duration
+	// IdleTimeout is how long an idle keep-alive connection is kept (ConfigureHTTPServer);
+	// 0 => DefaultIdleTimeout (60 s).
+	IdleTimeout time.Duration
+	// MaxUnauthenticated bounds the connections that have not authenticated (see
+	// ConfigureHTTPServer); 0 => DefaultMaxUnauthenticated (256).
+	MaxUnauthenticated int
 	// Now returns the current time (token checks); nil => time.Now.
 	Now func() time.Time
 }
@@ -96,7 +121,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("access key %d: %w", i+1, err)
 		}
 	}
-	if c.KeepAlive < 0 || c.WriteTimeout < 0 || c.RecoveryWindow < 0 {
+	if c.KeepAlive < 0 || c.WriteTimeout < 0 || c.RecoveryWindow < 0 ||
+		c.ReadHeaderTimeout < 0 || c.BodyTimeout < 0 || c.IdleTimeout < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if math.IsNaN(c.RateLimit) {
@@ -104,6 +130,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RateBurst < 0 {
 		return errors.New("the rate burst must not be negative")
+	}
+	if c.MaxUnauthenticated < 0 {
+		return errors.New("the bound on unauthenticated connections must not be negative")
 	}
 	return nil
 }
@@ -146,6 +175,10 @@ func (c *Config) setDefaults() {
 	if c.RateBurst == 0 {
 		c.RateBurst = DefaultRateBurst
 	}
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.BodyTimeout = cmp.Or(c.BodyTimeout, DefaultBodyTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxUnauthenticated = cmp.Or(c.MaxUnauthenticated, DefaultMaxUnauthenticated)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -62,6 +62,14 @@ type CommandConfig struct {
 	// RateBurst is how many messages above RateLimit a connection may send
 	// at once; 0 means DefaultRateBurst.
 	RateBurst int
+	// ReadHeaderTimeout, BodyTimeout and IdleTimeout bound reading a
+	// request's headers, reading the body of a request that is not a
+	// WebSocket handshake, and keeping an idle keep-alive connection; 0
+	// means the Config default.
+	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// MaxUnauthenticated bounds the connections that have not authenticated;
+	// 0 means DefaultMaxUnauthenticated.
+	MaxUnauthenticated int
 
 	fileKeys    []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
 	fileRaw     [][]byte // the content of each of AccessKeyFiles (LoadFiles)
@@ -75,6 +83,8 @@ func DefaultCommandConfig() CommandConfig {
 	return CommandConfig{
 		Listen: "127.0.0.1:7070", ReloadInterval: DefaultReloadInterval,
 		RateLimit: DefaultRateLimit, RateBurst: DefaultRateBurst,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout, BodyTimeout: DefaultBodyTimeout, IdleTimeout: DefaultIdleTimeout,
+		MaxUnauthenticated: DefaultMaxUnauthenticated,
 	}
 }
 
@@ -95,6 +105,10 @@ func (c *CommandConfig) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SettingsFile, "settings-file", c.SettingsFile, `hub settings JSON: {"hubs":{"<hub>":{"eventHandlers":[...]}}}, reloaded on change`)
 	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the access key and settings files")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "messages per second a client connection may send on average; a connection over it (and --rate-burst) is closed with reason RateLimited; 0 for no limit")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a client may take to send a request's headers")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "how long a client may take to send the body of a request that is not a WebSocket handshake (REST, ARM), from the end of its headers")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle keep-alive connection is kept")
+	fs.IntVar(&c.MaxUnauthenticated, "max-unauthenticated", c.MaxUnauthenticated, "connections that have not authenticated (sending headers or a body, health checks, refused tokens, idle) open at once; beyond it the oldest is closed")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "messages a client connection may send at once above --rate-limit (0: the default)")
 }
 
@@ -149,6 +163,12 @@ func (c *CommandConfig) Validate() error {
 	}
 	if c.RateBurst < 0 {
 		return errors.New("the rate burst (--rate-burst) must not be negative")
+	}
+	if c.ReadHeaderTimeout < 0 || c.BodyTimeout < 0 || c.IdleTimeout < 0 {
+		return errors.New("the timeouts (--read-header-timeout, --body-timeout, --idle-timeout) must not be negative")
+	}
+	if c.MaxUnauthenticated < 0 {
+		return errors.New("--max-unauthenticated must not be negative")
 	}
 	if len(c.AccessKeyFiles) > MaxAccessKeyFiles {
 		return fmt.Errorf("--access-key-file is given %d times, at most %d (the primary and the secondary key)", len(c.AccessKeyFiles), MaxAccessKeyFiles)

@@ -46,6 +46,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	markAuthenticated(r.Context())
 	if !s.connectUpstream(w, r, hs) {
 		return
 	}
@@ -243,7 +244,12 @@ func (s *Server) register(k *transport.Socket, hs *clientHandshake) {
 // recoverClient reattaches a reliable client to its connection, or completes the handshake
 // and closes with 1008 so the client starts a new connection.
 func (s *Server) recoverClient(w http.ResponseWriter, r *http.Request, hubName, connID, token string) {
-	c := s.reg.Hub(hubName).Conn(connID)
+	// Looked up, never created: the client has not authenticated (its reconnection token is
+	// checked by Resume).
+	var c *hub.Conn
+	if h := s.reg.Lookup(hubName); h != nil {
+		c = h.Conn(connID)
+	}
 	subprotocol := webpubsub.SubprotocolJSONReliable
 	if c != nil {
 		subprotocol = c.Subprotocol()

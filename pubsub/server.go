@@ -79,9 +79,10 @@ func New(cfg Config) (*Server, error) {
 		MessageRate:  cfg.RateLimit,
 		MessageBurst: cfg.RateBurst,
 	})
-	s.handler = s.routes(arm.NewHandler(arm.Config{
+	s.handler = withBodyDeadline(s.routes(arm.NewHandler(arm.Config{
 		Store: cfg.Settings, AccessKeys: s.accessKeys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
-	}))
+		Authenticated: func(r *http.Request) { markAuthenticated(r.Context()) },
+	})), cfg.BodyTimeout, transport.IsUpgrade)
 	go s.keepAlive()
 	return s, nil
 }
@@ -105,6 +106,17 @@ func (s *Server) SetAccessKeys(keys []string) error {
 	keys = slices.Clone(keys)
 	s.keys.Store(&keys)
 	return nil
+}
+
+// ConfigureHTTPServer prepares hs, which serves Handler, against stalled and unauthenticated
+// connections: it sets ReadHeaderTimeout and IdleTimeout from the Config and bounds the
+// connections that have not authenticated to Config.MaxUnauthenticated. Beyond that bound
+// the oldest of them is closed, so a slowloris can neither exhaust the descriptors nor keep
+// health checks or real clients out. It replaces hs.ConnContext and hs.ConnState.
+func (s *Server) ConfigureHTTPServer(hs *http.Server) {
+	hs.ReadHeaderTimeout = s.cfg.ReadHeaderTimeout
+	hs.IdleTimeout = s.cfg.IdleTimeout
+	newConnGuard(s.cfg.MaxUnauthenticated, s.metrics.evicted).install(hs)
 }
 
 // Handler returns the HTTP handler serving every route of the service.
