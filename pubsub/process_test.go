@@ -204,6 +204,7 @@ func TestProcessUnauthenticatedRecoveryKeepsNoState(t *testing.T) {
 	}
 	after := p.metric(t, "process_resident_memory_bytes")
 	const bound = 96 << 20
+	t.Logf("RSS %.0f MiB before, %.0f MiB after %d unauthenticated recovery requests", before/(1<<20), after/(1<<20), requests)
 	if after-before > bound {
 		t.Errorf("RSS grew from %.0f MiB to %.0f MiB after %d unauthenticated requests, more than %d MiB",
 			before/(1<<20), after/(1<<20), requests, bound>>20)
