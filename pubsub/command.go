@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
+	"github.com/chathub/chathub/pubsub/settings"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -45,11 +47,14 @@ func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out
 	if err != nil {
 		return err
 	}
-	srv, err := New(Config{Endpoint: endpoint, AccessKeys: keys, Logger: logger, Settings: store})
+	srv, err := New(cfg.serviceConfig(endpoint, keys, logger, store))
 	if err != nil {
 		return fmt.Errorf("starting the PubSub service: %w", err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// ConfigureHTTPServer sets ReadHeaderTimeout, IdleTimeout and the bound on
+	// unauthenticated connections.
+	hs := &http.Server{Handler: srv.Handler(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)} //nolint:gosec // G112: see ConfigureHTTPServer
+	srv.ConfigureHTTPServer(hs)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var wg sync.WaitGroup
@@ -88,4 +93,18 @@ func printedConnectionString(full string, show bool) string {
 		return "the connection string could not be formatted"
 	}
 	return cs.String()
+}
+
+// serviceConfig translates the command's configuration into the Server's.
+func (c *CommandConfig) serviceConfig(endpoint *url.URL, keys []string, logger *slog.Logger, store *settings.Store) Config {
+	rate := c.RateLimit
+	if rate == 0 {
+		rate = -1 // Config's "no limit"
+	}
+	return Config{
+		Endpoint: endpoint, AccessKeys: keys, Logger: logger, Settings: store,
+		RateLimit: rate, RateBurst: c.RateBurst,
+		ReadHeaderTimeout: c.ReadHeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout,
+		MaxUnauthenticated: c.MaxUnauthenticated,
+	}
 }

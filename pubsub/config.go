@@ -3,9 +3,11 @@
 package pubsub
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +25,21 @@ const (
 	DefaultKeepAlive    = 20 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultTokenLeeway  = auth.DefaultLeeway
+	// DefaultRateLimit is how many messages per second a client connection may send on
+	// average (every data frame: events, group messages, joins, pings, acks).
+	DefaultRateLimit = 50
+	// DefaultReadHeaderTimeout bounds reading a request's headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultBodyTimeout bounds reading the body of a request that is not a WebSocket
+	// handshake (REST, ARM), counted from the end of its headers.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultIdleTimeout is how long an idle keep-alive connection is kept.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultMaxUnauthenticated is how many connections that have not authenticated may be
+	// open at once.
+	DefaultMaxUnauthenticated = 256
+	// DefaultRateBurst is how many messages above DefaultRateLimit a connection may send at once.
+	DefaultRateBurst = 100
 )
 
 // Config configures a Server. Endpoint and AccessKeys are required.
@@ -58,6 +75,27 @@ type Config struct {
 	MaxUnackedFrames, MaxUnackedBytes int
 	// RecoveryWindow is how long a dropped reliable connection may be recovered; 0 => 30 s.
 	RecoveryWindow time.Duration
+	// RateLimit is how many messages (data frames) per second a client connection may send
+	// on average; a connection over its limit is closed with 1008 and reason RateLimited.
+	// 0 => DefaultRateLimit (50); negative => no limit.
+	RateLimit float64
+	// RateBurst is how many messages above RateLimit a connection may send at once;
+	// 0 => DefaultRateBurst (100).
+	RateBurst int
+	// ReadHeaderTimeout bounds reading a request's headers (ConfigureHTTPServer);
+	// 0 => DefaultReadHeaderTimeout (10 s).
+	ReadHeaderTimeout time.Duration
+	// BodyTimeout bounds reading the body of every request that is not a WebSocket
+	// handshake, from the end of its headers (a read deadline set by Handler, so it also
+	// applies where the service's routes are mounted on another server); 0 =>
+	// DefaultBodyTimeout (30 s).
+	BodyTimeout time.Duration
+	// IdleTimeout is how long an idle keep-alive connection is kept (ConfigureHTTPServer);
+	// 0 => DefaultIdleTimeout (60 s).
+	IdleTimeout time.Duration
+	// MaxUnauthenticated bounds the connections that have not authenticated (see
+	// ConfigureHTTPServer); 0 => DefaultMaxUnauthenticated (256).
+	MaxUnauthenticated int
 	// Now returns the current time (token checks); nil => time.Now.
 	Now func() time.Time
 }
@@ -83,8 +121,18 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("access key %d: %w", i+1, err)
 		}
 	}
-	if c.KeepAlive < 0 || c.WriteTimeout < 0 || c.RecoveryWindow < 0 {
+	if c.KeepAlive < 0 || c.WriteTimeout < 0 || c.RecoveryWindow < 0 ||
+		c.ReadHeaderTimeout < 0 || c.BodyTimeout < 0 || c.IdleTimeout < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if math.IsNaN(c.RateLimit) {
+		return errors.New("the rate limit must be a number")
+	}
+	if c.RateBurst < 0 {
+		return errors.New("the rate burst must not be negative")
+	}
+	if c.MaxUnauthenticated < 0 {
+		return errors.New("the bound on unauthenticated connections must not be negative")
 	}
 	return nil
 }
@@ -118,6 +166,19 @@ func (c *Config) setDefaults() {
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	switch {
+	case c.RateLimit == 0:
+		c.RateLimit = DefaultRateLimit
+	case c.RateLimit < 0:
+		c.RateLimit = 0 // the transport's "no limit"
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = DefaultRateBurst
+	}
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.BodyTimeout = cmp.Or(c.BodyTimeout, DefaultBodyTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxUnauthenticated = cmp.Or(c.MaxUnauthenticated, DefaultMaxUnauthenticated)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strings"
@@ -55,6 +56,20 @@ type CommandConfig struct {
 	// ReloadInterval is how often AccessKeyFiles and SettingsFile are checked
 	// for changes; 0 means DefaultReloadInterval.
 	ReloadInterval time.Duration
+	// RateLimit is how many messages per second a client connection may send
+	// on average; 0 means no limit. See Config.RateLimit.
+	RateLimit float64
+	// RateBurst is how many messages above RateLimit a connection may send
+	// at once; 0 means DefaultRateBurst.
+	RateBurst int
+	// ReadHeaderTimeout, BodyTimeout and IdleTimeout bound reading a
+	// request's headers, reading the body of a request that is not a
+	// WebSocket handshake, and keeping an idle keep-alive connection; 0
+	// means the Config default.
+	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// MaxUnauthenticated bounds the connections that have not authenticated;
+	// 0 means DefaultMaxUnauthenticated.
+	MaxUnauthenticated int
 
 	fileKeys    []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
 	fileRaw     [][]byte // the content of each of AccessKeyFiles (LoadFiles)
@@ -65,7 +80,12 @@ type CommandConfig struct {
 // DefaultCommandConfig returns the configuration used when nothing
 // overrides it.
 func DefaultCommandConfig() CommandConfig {
-	return CommandConfig{Listen: "127.0.0.1:7070", ReloadInterval: DefaultReloadInterval}
+	return CommandConfig{
+		Listen: "127.0.0.1:7070", ReloadInterval: DefaultReloadInterval,
+		RateLimit: DefaultRateLimit, RateBurst: DefaultRateBurst,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout, BodyTimeout: DefaultBodyTimeout, IdleTimeout: DefaultIdleTimeout,
+		MaxUnauthenticated: DefaultMaxUnauthenticated,
+	}
 }
 
 // LoadEnv applies the environment (read through getenv) to c.
@@ -84,6 +104,12 @@ func (c *CommandConfig) BindFlags(fs *flag.FlagSet) {
 	fs.Var((*fileList)(&c.AccessKeyFiles), "access-key-file", "file holding the access key (e.g. a mounted Secret), reloaded on change; give it twice for the primary and the secondary key")
 	fs.StringVar(&c.SettingsFile, "settings-file", c.SettingsFile, `hub settings JSON: {"hubs":{"<hub>":{"eventHandlers":[...]}}}, reloaded on change`)
 	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the access key and settings files")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "messages per second a client connection may send on average; a connection over it (and --rate-burst) is closed with reason RateLimited; 0 for no limit")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a client may take to send a request's headers")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "how long a client may take to send the body of a request that is not a WebSocket handshake (REST, ARM), from the end of its headers")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle keep-alive connection is kept")
+	fs.IntVar(&c.MaxUnauthenticated, "max-unauthenticated", c.MaxUnauthenticated, "connections that have not authenticated (sending headers or a body, health checks, refused tokens, idle) open at once; beyond it the oldest is closed")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "messages a client connection may send at once above --rate-limit (0: the default)")
 }
 
 // fileList is a flag that may be repeated, each time adding a file name.
@@ -131,6 +157,18 @@ func (c *CommandConfig) Validate() error {
 	}
 	if c.ReloadInterval < 0 {
 		return errors.New("the reload interval (--reload-interval) must not be negative")
+	}
+	if !(c.RateLimit >= 0) || math.IsInf(c.RateLimit, 1) { // also refuses NaN
+		return errors.New("the rate limit (--rate-limit) must be a number of messages per second, 0 for no limit")
+	}
+	if c.RateBurst < 0 {
+		return errors.New("the rate burst (--rate-burst) must not be negative")
+	}
+	if c.ReadHeaderTimeout < 0 || c.BodyTimeout < 0 || c.IdleTimeout < 0 {
+		return errors.New("the timeouts (--read-header-timeout, --body-timeout, --idle-timeout) must not be negative")
+	}
+	if c.MaxUnauthenticated < 0 {
+		return errors.New("--max-unauthenticated must not be negative")
 	}
 	if len(c.AccessKeyFiles) > MaxAccessKeyFiles {
 		return fmt.Errorf("--access-key-file is given %d times, at most %d (the primary and the secondary key)", len(c.AccessKeyFiles), MaxAccessKeyFiles)

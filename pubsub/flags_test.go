@@ -59,7 +59,8 @@ func TestCommandConfigLayersDefaultsEnvAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := CommandConfig{Listen: "127.0.0.1:7070", ReloadInterval: 2 * time.Second}
+	want := CommandConfig{Listen: "127.0.0.1:7070", ReloadInterval: 2 * time.Second, RateLimit: 50, RateBurst: 100,
+		ReadHeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxUnauthenticated: 256}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
@@ -68,13 +69,15 @@ func TestCommandConfigLayersDefaultsEnvAndFlags(t *testing.T) {
 	c, err = loadCommandConfig(t, map[string]string{EnvAccessKey: cmdEnvKey, "OTHER": "x"},
 		"--listen", ":0", "--endpoint", "https://wps.example.com", "--access-key", cmdFlagKey,
 		"--access-key-file", "/does/not/matter", "--access-key-file", "/nor/this", "--settings-file", settingsFile,
-		"--reload-interval", "5s")
+		"--reload-interval", "5s", "--rate-limit", "7.5", "--rate-burst", "9",
+		"--read-header-timeout", "3s", "--body-timeout", "4s", "--idle-timeout", "6s", "--max-unauthenticated", "12")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = CommandConfig{Listen: ":0", Endpoint: "https://wps.example.com", AccessKey: cmdFlagKey,
 		AccessKeyFiles: []string{"/does/not/matter", "/nor/this"}, AccessKeyFromEnv: cmdEnvKey, SettingsFile: settingsFile,
-		ReloadInterval: 5 * time.Second}
+		ReloadInterval: 5 * time.Second, RateLimit: 7.5, RateBurst: 9,
+		ReadHeaderTimeout: 3 * time.Second, BodyTimeout: 4 * time.Second, IdleTimeout: 6 * time.Second, MaxUnauthenticated: 12}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{})); diff != "" {
 		t.Errorf("with env and flags (-want +got):\n%s", diff)
 	}
@@ -123,6 +126,21 @@ func TestCommandConfigAccessKey(t *testing.T) {
 		},
 		"a negative reload interval is refused": {
 			args: []string{"--access-key", cmdFlagKey, "--reload-interval", "-1s"}, wantErr: "must not be negative", keysFine: true,
+		},
+		"a negative rate limit is refused": {
+			args: []string{"--access-key", cmdFlagKey, "--rate-limit", "-1"}, wantErr: "--rate-limit", keysFine: true,
+		},
+		"a rate limit that is not a number is refused": {
+			args: []string{"--access-key", cmdFlagKey, "--rate-limit", "NaN"}, wantErr: "--rate-limit", keysFine: true,
+		},
+		"a negative rate burst is refused": {
+			args: []string{"--access-key", cmdFlagKey, "--rate-burst", "-1"}, wantErr: "--rate-burst", keysFine: true,
+		},
+		"a negative body timeout is refused": {
+			args: []string{"--access-key", cmdFlagKey, "--body-timeout", "-1s"}, wantErr: "--body-timeout", keysFine: true,
+		},
+		"a negative bound on unauthenticated connections is refused": {
+			args: []string{"--access-key", cmdFlagKey, "--max-unauthenticated", "-1"}, wantErr: "--max-unauthenticated", keysFine: true,
 		},
 		"a short key is refused":                {args: []string{"--access-key", "short"}, wantErr: "at least 32"},
 		"a key with a semicolon is refused":     {args: []string{"--access-key", "0123456789abcdefghijklmnopqrstuvwxyz;"}, wantErr: "';'"},

@@ -46,6 +46,7 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	markAuthenticated(r.Context())
 	if !s.connectUpstream(w, r, hs) {
 		return
 	}
@@ -233,14 +234,22 @@ func (s *Server) register(k *transport.Socket, hs *clientHandshake) {
 	s.metrics.connects.WithLabelValues(kindLabel(hs.kind)).Inc()
 	k.Notify()
 	s.log.Debug("Connection opened", "hub", hs.info.Hub, "conn", hs.info.ConnectionID, "user", hs.userID, "protocol", kindLabel(hs.kind))
-	s.disp.Connected(connInfo(c))
+	// Queued only while the connection is open: a REST call may already have closed it and
+	// queued its disconnected event, which must stay the last one.
+	info := connInfo(c)
+	c.WhileOpen(func() { s.disp.Connected(info) })
 	k.Start()
 }
 
 // recoverClient reattaches a reliable client to its connection, or completes the handshake
 // and closes with 1008 so the client starts a new connection.
 func (s *Server) recoverClient(w http.ResponseWriter, r *http.Request, hubName, connID, token string) {
-	c := s.reg.Hub(hubName).Conn(connID)
+	// Looked up, never created: the client has not authenticated (its reconnection token is
+	// checked by Resume).
+	var c *hub.Conn
+	if h := s.reg.Lookup(hubName); h != nil {
+		c = h.Conn(connID)
+	}
 	subprotocol := webpubsub.SubprotocolJSONReliable
 	if c != nil {
 		subprotocol = c.Subprotocol()

@@ -18,6 +18,7 @@ type metrics struct {
 	messagesOut  prometheus.Counter
 	restRequests *prometheus.CounterVec
 	rejected     *prometheus.CounterVec
+	evicted      prometheus.Counter
 }
 
 func newMetrics(reg *hub.Registry) *metrics {
@@ -47,13 +48,21 @@ func newMetrics(reg *hub.Registry) *metrics {
 			Name: "chathub_pubsub_handshakes_rejected_total",
 			Help: "Client handshakes refused, by HTTP status.",
 		}, []string{"code"}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chathub_pubsub_unauthenticated_connections_closed_total",
+			Help: "Connections that had not authenticated, closed because more than the bound (--max-unauthenticated) were open.",
+		}),
 	}
 	m.reg.MustRegister(
-		m.connects, m.disconnects, m.messagesIn, m.messagesOut, m.restRequests, m.rejected,
+		m.connects, m.disconnects, m.messagesIn, m.messagesOut, m.restRequests, m.rejected, m.evicted,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "chathub_pubsub_connections",
 			Help: "Client connections currently open (including reliable ones waiting for recovery).",
 		}, func() float64 { return float64(reg.Count()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chathub_pubsub_hubs",
+			Help: "Hubs with at least one connection (a hub without connections takes no memory).",
+		}, func() float64 { return float64(reg.Hubs()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -56,6 +56,7 @@ func (s *Server) restCall(w http.ResponseWriter, r *http.Request, fn restFunc) *
 	if _, err := s.verifyToken(bearerToken(r), r, restPaths(r)...); err != nil {
 		return &apiError{status: http.StatusUnauthorized, code: "Error.Unauthorized", message: err.Error()}
 	}
+	markAuthenticated(r.Context())
 	if v := r.URL.Query().Get("api-version"); v != "" && !supportedAPIVersions[v] {
 		return badRequest("api-version %s is not supported; use 2024-12-01", quote(v))
 	}

@@ -76,10 +76,13 @@ func New(cfg Config) (*Server, error) {
 		KeepAlive:    cfg.KeepAlive,
 		WriteTimeout: cfg.WriteTimeout,
 		Writers:      cfg.WriterPoolSize,
+		MessageRate:  cfg.RateLimit,
+		MessageBurst: cfg.RateBurst,
 	})
-	s.handler = s.routes(arm.NewHandler(arm.Config{
+	s.handler = withBodyDeadline(s.routes(arm.NewHandler(arm.Config{
 		Store: cfg.Settings, AccessKeys: s.accessKeys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
-	}))
+		Authenticated: func(r *http.Request) { markAuthenticated(r.Context()) },
+	})), cfg.BodyTimeout, transport.IsUpgrade)
 	go s.keepAlive()
 	return s, nil
 }
@@ -103,6 +106,17 @@ func (s *Server) SetAccessKeys(keys []string) error {
 	keys = slices.Clone(keys)
 	s.keys.Store(&keys)
 	return nil
+}
+
+// ConfigureHTTPServer prepares hs, which serves Handler, against stalled and unauthenticated
+// connections: it sets ReadHeaderTimeout and IdleTimeout from the Config and bounds the
+// connections that have not authenticated to Config.MaxUnauthenticated. Beyond that bound
+// the oldest of them is closed, so a slowloris can neither exhaust the descriptors nor keep
+// health checks or real clients out. It replaces hs.ConnContext and hs.ConnState.
+func (s *Server) ConfigureHTTPServer(hs *http.Server) {
+	hs.ReadHeaderTimeout = s.cfg.ReadHeaderTimeout
+	hs.IdleTimeout = s.cfg.IdleTimeout
+	newConnGuard(s.cfg.MaxUnauthenticated, s.metrics.evicted).install(hs)
 }
 
 // Handler returns the HTTP handler serving every route of the service.
@@ -185,6 +199,10 @@ func (s *Server) keepAlive() {
 // onClose runs once per connection after its final close.
 func (s *Server) onClose(c *hub.Conn, reason string) {
 	s.metrics.disconnects.WithLabelValues(reasonLabel(reason)).Inc()
+	if reason == protocol.ReasonRateLimited {
+		s.log.Info("Closed a connection over its rate limit", "hub", c.Hub().Name(), "conn", c.ID(), "user", c.UserID(),
+			"rate", s.cfg.RateLimit, "burst", s.cfg.RateBurst)
+	}
 	s.log.Debug("Connection closed", "hub", c.Hub().Name(), "conn", c.ID(), "user", c.UserID(), "reason", reason)
 	s.disp.Disconnected(connInfo(c), reason)
 }
@@ -195,7 +213,8 @@ func reasonLabel(reason string) string {
 	case protocol.ReasonNormal, protocol.ReasonClosedByServer, protocol.ReasonServiceReload,
 		protocol.ReasonPingTimeout, protocol.ReasonSlowClient, protocol.ReasonRecoveryExpired,
 		protocol.ReasonBufferFull, protocol.ReasonTooBig, protocol.ReasonBadMessage,
-		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, transport.ReasonClosedByClient, transport.ReasonConnectionLost:
+		protocol.ReasonUpstreamFailure, protocol.ReasonNoEventHandler, protocol.ReasonRateLimited,
+		transport.ReasonClosedByClient, transport.ReasonConnectionLost:
 		return reason
 	}
 	return protocol.ReasonClosedByServer

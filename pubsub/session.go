@@ -29,6 +29,11 @@ func (h socketHandler) FramesSent(n int) { h.s.metrics.messagesOut.Add(float64(n
 // handleFrame acts on one client frame. It runs on the connection's reader goroutine, so the
 // frames of one connection are handled, and reach the event handler, in order.
 func (s *Server) handleFrame(c *hub.Conn, binary bool, data []byte) {
+	if c.Closed() {
+		// The service has closed the connection while its socket was still being read:
+		// nothing more of it reaches a group or the event handler.
+		return
+	}
 	if c.Kind() == protocol.KindRaw {
 		s.metrics.messagesIn.WithLabelValues("raw").Inc()
 		s.rawEvent(c, binary, data)
@@ -106,7 +111,18 @@ func (s *Server) userEvent(c *hub.Conn, event, contentType string, data []byte) 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := time.Now()
-	res, err := s.disp.UserEvent(ctx, connInfo(c), event, contentType, data)
+	info := connInfo(c)
+	var p *upstream.PendingUserEvent
+	var err error
+	// Queued only while the connection is open, so that no event of a connection reaches the
+	// handler after its disconnected event (which Close queues).
+	if !c.WhileOpen(func() { p, err = s.disp.QueueUserEvent(ctx, info, event, contentType, data) }) {
+		return protocol.AckInternalError, "the connection is closed"
+	}
+	var res *upstream.UserEventResult
+	if err == nil {
+		res, err = p.Wait()
+	}
 	switch {
 	case errors.Is(err, upstream.ErrNoHandler):
 		// As on Azure (protocol doc §3.4, §4.5): a user event that no handler takes drops the

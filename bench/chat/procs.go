@@ -52,6 +52,10 @@ type processes struct {
 	waits []chan struct{} // closed when the child has exited
 }
 
+// serviceRateLimit is the PubSub service's --rate-limit in the benchmark: none, since the
+// load clients send far more messages per connection than the default allows.
+const serviceRateLimit = "0"
+
 func (p *processes) start(ctx context.Context, name string, cmd *exec.Cmd) error {
 	cmd.Stdout = prefixWriter{name}
 	cmd.Stderr = prefixWriter{name}
@@ -146,7 +150,8 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	defer func() { _ = os.Remove(settingsFile) }() // read once, at start-up
 	//nolint:gosec // G204: runs the chathub binary given on the command line
 	svc := exec.CommandContext(ctx, o.chathub, "pubsub", "--listen", svcAddr,
-		"--settings-file", settingsFile, "--log-level", "error")
+		"--settings-file", settingsFile, "--log-level", "error", "--rate-limit", serviceRateLimit)
+	fmt.Fprintf(os.Stderr, "   the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send faster than a person\n", serviceRateLimit)
 	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
 	if err := procs.start(ctx, "service", svc); err != nil {
 		return nil, err

@@ -169,6 +169,10 @@ type service struct {
 	dir string
 }
 
+// serviceRateLimit is the PubSub service's --rate-limit under load: none, since each load
+// connection sends far more messages per second than the default allows.
+const serviceRateLimit = "0"
+
 func startService(bin, hub, key, handlerURL string) (*service, error) {
 	dir, err := os.MkdirTemp("", "wpsload")
 	if err != nil {
@@ -182,7 +186,9 @@ func startService(bin, hub, key, handlerURL string) (*service, error) {
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn") //nolint:gosec // G204: the chathub binary given on the command line
+	//nolint:gosec // G204: the chathub binary given on the command line
+	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn", "--rate-limit", serviceRateLimit)
+	fmt.Fprintf(os.Stderr, "wpsload: the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send far more than the default allows\n", serviceRateLimit)
 	cmd.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

@@ -43,6 +43,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time (token expiry); nil => time.Now.
 	Now func() time.Time
+	// Authenticated, when set, is called for each request whose token is valid, before the
+	// request is carried out.
+	Authenticated func(r *http.Request)
 }
 
 type handler struct {
@@ -130,6 +133,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
 		return
+	}
+	if h.cfg.Authenticated != nil {
+		h.cfg.Authenticated(r)
 	}
 	switch v := r.URL.Query().Get("api-version"); {
 	case v == "":

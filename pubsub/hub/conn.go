@@ -94,6 +94,20 @@ func (c *Conn) Closed() bool {
 	return c.closed
 }
 
+// WhileOpen runs fn if the connection is not closed, holding the connection's lock so that
+// Close waits for it: whatever fn queues (an upstream event) is queued before the
+// connection's disconnected event, or not at all. fn must not call methods of c. It reports
+// whether fn ran.
+func (c *Conn) WhileOpen(fn func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	fn()
+	return true
+}
+
 // InGroup reports whether the connection is in the group (filter.Subject).
 func (c *Conn) InGroup(group string) bool {
 	c.mu.Lock()

@@ -5,6 +5,7 @@ package hub
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chathub/chathub/pubsub/protocol"
 )
@@ -30,6 +31,7 @@ type Hub struct {
 	conns  [shardCount]connShard
 	groups [shardCount]setShard
 	users  [shardCount]setShard
+	refs   atomic.Int64 // connections registered, and registrations under way (Registry.attach)
 }
 
 func newHub(r *Registry, name string) *Hub {
@@ -64,9 +66,20 @@ type ConnOptions struct {
 	Initial []byte
 }
 
-// Register adds a connection to the hub. Its initial frame is queued before the connection
-// becomes visible to any broadcast; the caller notifies the transport once it is ready.
+// Register adds a connection to the hub, which joins the registry if it was not in it (the
+// connection's Hub is then the registry's hub of this name). Its initial frame is queued
+// before the connection becomes visible to any broadcast; the caller notifies the transport
+// once it is ready.
 func (h *Hub) Register(o ConnOptions) (*Conn, error) {
+	live := h.reg.attach(h)
+	c, err := live.register(o)
+	if err != nil {
+		h.reg.detach(live)
+	}
+	return c, err
+}
+
+func (h *Hub) register(o ConnOptions) (*Conn, error) {
 	c := &Conn{
 		hub: h, id: o.ID, userID: o.UserID, subprotocol: o.Subprotocol, kind: o.Kind,
 		roles: o.Roles, state: o.State, reconnToken: o.ReconnectionToken, transport: o.Transport,
@@ -142,7 +155,8 @@ func (h *Hub) HasUser(userID string) bool {
 func (h *Hub) remove(c *Conn, groups []string) {
 	s := &h.conns[h.shard(c.id)]
 	s.Lock()
-	if s.m[c.id] == c {
+	removed := s.m[c.id] == c
+	if removed {
 		delete(s.m, c.id)
 		h.reg.count.Add(-1)
 	}
@@ -152,6 +166,9 @@ func (h *Hub) remove(c *Conn, groups []string) {
 	}
 	for _, g := range groups {
 		removeFromSet(&h.groups[h.shard(g)], g, c)
+	}
+	if removed {
+		h.reg.detach(h)
 	}
 }
 

@@ -73,22 +73,68 @@ func NewRegistry(cfg Config) *Registry {
 	return &Registry{cfg: cfg, seed: maphash.MakeSeed(), hubs: map[string]*Hub{}}
 }
 
-// Hub returns the hub with this name (case-insensitive), creating it when needed.
+// Hub returns the hub with this name (case-insensitive). A hub nobody is connected to is not
+// kept: Hub then returns an empty hub that joins the registry only when a connection is
+// registered in it, so that looking a hub up never creates state. A hub leaves the registry
+// when its last connection is closed.
 func (r *Registry) Hub(name string) *Hub {
+	if h := r.Lookup(name); h != nil {
+		return h
+	}
+	return newHub(r, name)
+}
+
+// Lookup returns the hub with this name (case-insensitive) if it has connections, else nil.
+func (r *Registry) Lookup(name string) *Hub {
 	key := strings.ToLower(name)
 	r.mu.RLock()
-	h := r.hubs[key]
+	defer r.mu.RUnlock()
+	return r.hubs[key]
+}
+
+// Hubs returns the number of hubs in the registry: those with connections.
+func (r *Registry) Hubs() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.hubs)
+}
+
+// attach takes a reference on the live hub named as h for a connection being registered and
+// returns it: h itself when it is in the registry or its name is free (then h joins), else
+// the hub that holds the name now. A hub is only released while no reference is held.
+func (r *Registry) attach(h *Hub) *Hub {
+	key := strings.ToLower(h.name)
+	r.mu.RLock()
+	live := r.hubs[key]
+	if live != nil {
+		// Under the read lock: release, which takes the write lock, cannot run meanwhile.
+		live.refs.Add(1)
+	}
 	r.mu.RUnlock()
-	if h != nil {
-		return h
+	if live != nil {
+		return live
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if h = r.hubs[key]; h == nil {
-		h = newHub(r, name)
+	if live = r.hubs[key]; live == nil {
+		live = h
 		r.hubs[key] = h
 	}
-	return h
+	live.refs.Add(1)
+	return live
+}
+
+// detach drops a reference taken by attach and releases the hub once none is left.
+func (r *Registry) detach(h *Hub) {
+	if h.refs.Add(-1) > 0 {
+		return
+	}
+	key := strings.ToLower(h.name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h.refs.Load() == 0 && r.hubs[key] == h {
+		delete(r.hubs, key)
+	}
 }
 
 // Count returns the number of connections of all hubs, including reliable connections

@@ -77,4 +77,6 @@ const (
 	ReasonBadMessage      = "InvalidMessage"
 	ReasonUpstreamFailure = "UpstreamFailure"
 	ReasonNoEventHandler  = "NoEventHandler"
+	// ReasonRateLimited closes a connection that sent more messages than its rate limit.
+	ReasonRateLimited = "RateLimited"
 )

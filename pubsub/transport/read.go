@@ -38,6 +38,7 @@ func (k *Socket) readLoop(c *hub.Conn) {
 		return nil
 	})
 	handler := k.t.cfg.Handler
+	limit := newBucket(k.t.cfg.MessageRate, k.t.cfg.MessageBurst)
 	var err error
 	for {
 		var mt int
@@ -49,6 +50,15 @@ func (k *Socket) readLoop(c *hub.Conn) {
 		var data []byte
 		if data, err = io.ReadAll(r); err != nil {
 			break
+		}
+		if k.closeReq.Load() != nil {
+			// The service has closed the connection (or a recovered socket replaced this
+			// one): the socket is read until it ends, but its frames go nowhere.
+			continue
+		}
+		if !limit.take(time.Now()) {
+			c.Close(protocol.ClosePolicy, protocol.ReasonRateLimited)
+			continue // read until the socket ends, as above
 		}
 		handler.Frame(c, mt == websocket.BinaryMessage, data)
 		_ = ws.SetReadDeadline(time.Now().Add(idle))
@@ -89,4 +99,32 @@ func classifyReadError(err error) (recoverable bool, reason string) {
 		return true, protocol.ReasonPingTimeout
 	}
 	return true, ReasonConnectionLost
+}
+
+// bucket is a token bucket limiting one socket's data frames. It is used by the socket's
+// reader goroutine only.
+type bucket struct {
+	rate, burst, tokens float64 // rate 0 => no limit
+	last                time.Time
+}
+
+func newBucket(rate float64, burst int) bucket {
+	if rate <= 0 {
+		return bucket{}
+	}
+	return bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+}
+
+// take reports whether a frame arriving at now is within the limit, and counts it.
+func (b *bucket) take(now time.Time) bool {
+	if b.rate == 0 {
+		return true
+	}
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }

@@ -46,6 +46,13 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Writers is the most goroutines writing to sockets at once; 0 or less => max(4, 2×GOMAXPROCS).
 	Writers int
+	// MessageRate is how many data frames per second a socket may send on average; a socket
+	// that sends more than MessageBurst frames beyond that rate is closed (RateLimited). 0 or
+	// less => no limit.
+	MessageRate float64
+	// MessageBurst is how many frames above MessageRate a socket may send at once; less than
+	// 1 => 1.
+	MessageBurst int
 }
 
 // Transport upgrades client requests to sockets and writes their frames with its writer pool.
@@ -62,6 +69,7 @@ func New(cfg Config) *Transport {
 	if cfg.Writers <= 0 {
 		cfg.Writers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
+	cfg.MessageBurst = max(cfg.MessageBurst, 1)
 	return &Transport{
 		cfg: cfg,
 		upgrader: websocket.Upgrader{

@@ -295,6 +295,23 @@ func (d *Dispatcher) Connect(ctx context.Context, info ConnectionInfo, body Conn
 // for the handler's answer. Without a matching handler it returns ErrNoHandler; a handler's
 // non-success answer is a *RejectError.
 func (d *Dispatcher) UserEvent(ctx context.Context, info ConnectionInfo, name, contentType string, data []byte) (*UserEventResult, error) {
+	p, err := d.QueueUserEvent(ctx, info, name, contentType, data)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait()
+}
+
+// PendingUserEvent is a user event queued by QueueUserEvent.
+type PendingUserEvent struct {
+	ev *event
+}
+
+// QueueUserEvent queues a user event after the events already queued for the connection and
+// returns at once; Wait returns the handler's answer. Queueing and waiting apart let a caller
+// queue under a lock of its own (see hub.Conn.WhileOpen) without waiting under it. Without a
+// matching handler it returns ErrNoHandler.
+func (d *Dispatcher) QueueUserEvent(ctx context.Context, info ConnectionInfo, name, contentType string, data []byte) (*PendingUserEvent, error) {
 	h, ok := d.handlerFor(info.Hub, name, false)
 	if !ok {
 		return nil, ErrNoHandler
@@ -313,14 +330,20 @@ func (d *Dispatcher) UserEvent(ctx context.Context, info ConnectionInfo, name, c
 	if err := d.enqueue(ev, false); err != nil {
 		return nil, err
 	}
+	return &PendingUserEvent{ev: ev}, nil
+}
+
+// Wait waits for the handler's answer to the event, or for the end of the context given to
+// QueueUserEvent. A handler's non-success answer is a *RejectError.
+func (p *PendingUserEvent) Wait() (*UserEventResult, error) {
 	select {
-	case r := <-ev.done:
+	case r := <-p.ev.done:
 		if r.err != nil {
 			return nil, r.err
 		}
 		return decodeUserEventResult(r.resp)
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-p.ev.ctx.Done():
+		return nil, p.ev.ctx.Err()
 	}
 }
 
