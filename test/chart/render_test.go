@@ -32,11 +32,17 @@ func TestChartRendersValidObjects(t *testing.T) {
 			namespace: "chathub-system",
 			check: func(t *testing.T, objs []*unstructured.Unstructured) {
 				crds := find(objs, "CustomResourceDefinition")
-				if len(crds) != 1 || crds[0].GetName() != "chathubs.chat.webpubsub.dev" {
-					t.Fatalf("CRDs %v, want chathubs.chat.webpubsub.dev", names(crds))
+				want := []string{"chathubs.chat.webpubsub.dev", "webpubsubservices.chat.webpubsub.dev"}
+				var got []string
+				for _, c := range crds {
+					got = append(got, c.GetName())
+					if p := c.GetAnnotations()["helm.sh/resource-policy"]; p != "keep" {
+						t.Errorf("CRD %s annotation helm.sh/resource-policy = %q, want keep", c.GetName(), p)
+					}
 				}
-				if got := crds[0].GetAnnotations()["helm.sh/resource-policy"]; got != "keep" {
-					t.Errorf("CRD annotation helm.sh/resource-policy = %q, want keep", got)
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Fatalf("CRDs %v, want %v", got, want)
 				}
 				roles := find(objs, "ClusterRole")
 				manager := byName(roles, "chathub-operator-manager")
