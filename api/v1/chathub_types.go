@@ -494,7 +494,7 @@ type PendingOperation struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:validation:XValidation:rule="has(self.spec.hub) || self.metadata.name.matches('^[a-z][-a-z0-9.]{0,127}$')",message="spec.hub is required when metadata.name is not a valid hub name (it must start with a letter and be at most 128 characters)"
-// +kubebuilder:resource:shortName=chub,categories={chathub,all}
+// +kubebuilder:resource:shortName=chub,categories={chat,all}
 // +kubebuilder:printcolumn:name="Hub",type=string,JSONPath=`.status.hub`
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.source`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

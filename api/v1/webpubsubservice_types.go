@@ -119,7 +119,7 @@ type KeyRotation struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')",message="a WebPubSubService name must be a DNS label starting with a letter (at most 63 characters): it names the service's Deployment and Service"
-// +kubebuilder:resource:shortName=wpss,categories={chathub,all}
+// +kubebuilder:resource:shortName=wpss,categories={chat,all}
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.status.endpoint`
 // +kubebuilder:printcolumn:name="Hubs",type=integer,JSONPath=`.status.hubs`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
