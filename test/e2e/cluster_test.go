@@ -34,6 +34,11 @@ import (
 // env is the test's view of the cluster, read from the E2E_* variables.
 type env struct {
 	kubeconfig, kubectl, helm, chromium, chart, stateDir string
+	// kubeCache is this run's kubectl discovery cache. The default one in
+	// ~/.kube/cache outlives the cluster (its address is always the same),
+	// so after the CRDs change it can name kinds the API server no longer
+	// serves that way.
+	kubeCache string
 }
 
 // The release the tests install: the same name and namespace as `make demo`,
@@ -68,13 +73,21 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(2)
 	}
-	os.Exit(m.Run())
+	cache, err := os.MkdirTemp(e2e.stateDir, "kubecache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(2)
+	}
+	e2e.kubeCache = cache
+	code := m.Run()
+	_ = os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 // kubectl runs kubectl on the cluster and returns its stdout; stderr goes
 // into the error.
 func kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
-	return run(ctx, stdin, e2e.kubectl, append([]string{"--kubeconfig", e2e.kubeconfig}, args...)...)
+	return run(ctx, stdin, e2e.kubectl, append([]string{"--kubeconfig", e2e.kubeconfig, "--cache-dir", e2e.kubeCache}, args...)...)
 }
 
 // helm runs helm on the cluster.
