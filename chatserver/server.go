@@ -206,7 +206,9 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handle
 			_ = hs.Close() // the error that matters is serveErr
 		}
 		for range len(servers) - 1 {
-			<-errc
+			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+				s.log.Warn("Serving HTTP failed as well", "err", err)
+			}
 		}
 		return fmt.Errorf("serving HTTP: %w", serveErr)
 	}
