@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -42,6 +43,10 @@ const (
 type Config struct {
 	// Listen is the TCP address the HTTP server binds.
 	Listen string
+	// InternalListen, when set, is a second TCP address that alone serves
+	// /eventhandler and /metrics; Listen then answers 404 for them. Empty
+	// serves everything on Listen.
+	InternalListen string
 	// Hub is the Web PubSub hub the chat uses.
 	Hub string
 	// ConnectionString is the Web PubSub connection string (from the
@@ -121,6 +126,8 @@ func (c *Config) LoadEnv(getenv func(string) string) {
 // as defaults, so parsing fs overrides c.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "TCP address to serve HTTP on")
+	fs.StringVar(&c.InternalListen, "internal-listen", c.InternalListen,
+		"TCP address that alone serves /eventhandler and /metrics (empty: serve them on --listen)")
 	fs.StringVar(&c.Hub, "hub", c.Hub, "Web PubSub hub name")
 	fs.StringVar(&c.ConnectionStringFile, "connection-string-file", c.ConnectionStringFile,
 		"file holding the Web PubSub connection string (reloaded on change); overrides $"+EnvConnectionString)
@@ -150,6 +157,10 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Listen) == "" {
 		return errors.New("the listen address (--listen) must not be empty")
+	}
+	if _, port, _ := net.SplitHostPort(c.Listen); c.InternalListen != "" && port != "0" &&
+		strings.TrimSpace(c.InternalListen) == strings.TrimSpace(c.Listen) {
+		return errors.New("the internal listen address (--internal-listen) must differ from --listen")
 	}
 	if err := webpubsub.ValidateHubName(c.Hub); err != nil {
 		return fmt.Errorf("the hub name (--hub) is invalid: %w", err)

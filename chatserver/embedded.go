@@ -31,7 +31,8 @@ func EventHandlerSettings(eventHandlerURL string) *webpubsub.HubSettings {
 // service and the chat server share one listener on cfg.Listen (the
 // service's /client/, /api/ and /subscriptions/ routes, the chat's
 // everything else), with the chat's event handler registered with the
-// service. It prints how to open the chat to out and serves until ctx ends.
+// service; with cfg.InternalListen set, the event handler and metrics are
+// served there instead and the service calls the handler there. It prints how to open the chat to out and serves until ctx ends.
 func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) error {
 	cfg.Embedded = true
 	if err := cfg.Validate(); err != nil {
@@ -79,6 +80,19 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 		return err
 	}
 	handlerURL := "http://" + net.JoinHostPort(dialHost, port) + "/eventhandler"
+	var internal net.Listener
+	if cfg.InternalListen != "" {
+		if internal, err = net.Listen("tcp", cfg.InternalListen); err != nil {
+			return fmt.Errorf("cannot listen on %s: %w", cfg.InternalListen, err)
+		}
+		defer func() { _ = internal.Close() }() // as for ln
+		iaddr := internal.Addr().(*net.TCPAddr)
+		ihost := "127.0.0.1"
+		if !iaddr.IP.IsUnspecified() && !iaddr.IP.IsLoopback() {
+			ihost = iaddr.IP.String()
+		}
+		handlerURL = "http://" + net.JoinHostPort(ihost, strconv.Itoa(iaddr.Port)) + "/eventhandler"
+	}
 	if err := emu.SetHubSettings(cfg.Hub, EventHandlerSettings(handlerURL)); err != nil {
 		return fmt.Errorf("cannot register the event handler with the PubSub service: %w", err)
 	}
@@ -88,7 +102,7 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 	_, _ = fmt.Fprintf(out, "Open %s in two browser windows, pick two names and chat. Press Ctrl+C to stop.\n",
 		(&url.URL{Scheme: "http", Host: endpoint.Host, Path: "/"}).String())
 
-	err = chat.serve(ctx, ln, embeddedRoutes(emu.Handler(), chat.Handler()), stopService)
+	err = chat.serve(ctx, ln, embeddedRoutes(emu.Handler(), chat.Handler()), internal, stopService)
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

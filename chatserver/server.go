@@ -39,6 +39,9 @@ type Server struct {
 	ready          *readiness
 	limiter        *userLimiter
 	handler        http.Handler
+	// internal serves /eventhandler and /metrics when cfg.InternalListen is
+	// set; nil otherwise (handler serves them).
+	internal http.Handler
 }
 
 // New validates cfg and builds the server. It reads the connection string
@@ -76,7 +79,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 	s.ready = &readiness{ttl: cfg.ReadyCacheTTL, now: s.now, check: func(ctx context.Context) error {
 		return s.creds.current().client.Health(ctx)
 	}}
-	s.handler = s.routes()
+	s.handler, s.internal = s.routes()
 	return s, nil
 }
 
@@ -108,31 +111,43 @@ func (s *Server) buildService(cs *webpubsub.ConnectionString) (*service, error) 
 	return &service{conn: cs, client: client, handler: h}, nil
 }
 
-// routes builds the HTTP routes.
-func (s *Server) routes() http.Handler {
+// routes builds the HTTP routes: the public ones and, when
+// cfg.InternalListen is set, the internal ones (/eventhandler, /metrics),
+// which the public routes then leave out (404).
+func (s *Server) routes() (public, internal http.Handler) {
 	mux := http.NewServeMux()
 	static := http.FileServerFS(ui.FS())
 	mux.Handle("GET /{$}", s.metrics.timed("ui", withUIHeaders(static)))
 	mux.Handle("GET /app.css", s.metrics.timed("ui", withUIHeaders(static)))
 	mux.Handle("GET /app.js", s.metrics.timed("ui", withUIHeaders(static)))
 	mux.Handle("/negotiate", s.metrics.timed("negotiate", http.HandlerFunc(s.serveNegotiate)))
-	mux.Handle("/eventhandler", s.metrics.timed("eventhandler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.creds.current().handler.ServeHTTP(w, r)
-	})))
-	mux.Handle("/eventhandler/", s.metrics.timed("eventhandler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.creds.current().handler.ServeHTTP(w, r)
-	})))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /readyz", s.serveReadyz)
-	mux.Handle("GET /metrics", s.metrics.handler())
 	if s.cfg.ProxyClient {
 		mux.Handle("/client/", s.clientProxy())
 	}
-	return mux
+	privileged := mux
+	if s.cfg.InternalListen != "" {
+		privileged = http.NewServeMux()
+		privileged.HandleFunc("GET /healthz", s.serveHealthz)
+		internal = privileged
+	}
+	events := s.metrics.timed("eventhandler", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.creds.current().handler.ServeHTTP(w, r)
+	}))
+	privileged.Handle("/eventhandler", events)
+	privileged.Handle("/eventhandler/", events)
+	privileged.Handle("GET /metrics", s.metrics.handler())
+	return mux, internal
 }
 
-// Handler returns the server's HTTP handler.
+// Handler returns the server's public HTTP handler; with
+// cfg.InternalListen set it answers 404 for /eventhandler and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// InternalHandler returns the handler of cfg.InternalListen (/eventhandler,
+// /metrics and /healthz); nil when cfg.InternalListen is empty.
+func (s *Server) InternalHandler() http.Handler { return s.internal }
 
 // ServiceEndpoint returns the endpoint of the Web PubSub service in use.
 func (s *Server) ServiceEndpoint() string { return s.creds.current().conn.Endpoint.String() }
@@ -143,19 +158,89 @@ func (s *Server) Watch(ctx context.Context) { s.creds.watch(ctx) }
 
 // Run serves on ln until ctx is cancelled, then shuts down gracefully: it
 // stops accepting, lets in-flight requests (webhooks) finish within
-// cfg.ShutdownTimeout, and then closes proxied WebSockets.
+// cfg.ShutdownTimeout, and then closes proxied WebSockets. With
+// cfg.InternalListen set it serves only the public routes; use Serve.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, ln, s.handler, nil)
+	return s.serve(ctx, ln, s.handler, nil, nil)
 }
 
-// serve runs an HTTP server with handler on ln until ctx ends; see Run.
-// beforeShutdown, when set, runs after ctx ends and before the HTTP server
-// stops, while webhooks are still served.
-func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handler, beforeShutdown func()) error {
+// Serve is Run with the internal routes (InternalHandler) on internal as
+// well; internal must be nil unless cfg.InternalListen is set.
+func (s *Server) Serve(ctx context.Context, ln, internal net.Listener) error {
+	if (internal != nil) != (s.internal != nil) {
+		return errors.New("an internal listener needs --internal-listen, and --internal-listen an internal listener")
+	}
+	return s.serve(ctx, ln, s.handler, internal, nil)
+}
+
+// serve runs an HTTP server with handler on ln, and one with the internal
+// routes on internal when it is not nil, until ctx ends; see Run.
+// beforeShutdown, when set, runs after ctx ends and before the HTTP servers
+// stop, while webhooks are still served.
+func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handler, internal net.Listener, beforeShutdown func()) error {
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	servers := []*http.Server{s.httpServer(handler, base)}
+	listeners := []net.Listener{ln}
+	if internal != nil {
+		servers = append(servers, s.httpServer(s.internal, base))
+		listeners = append(listeners, internal)
+	}
+	go s.creds.watch(ctx)
+	errc := make(chan error, len(servers))
+	for i, hs := range servers {
+		go func() { errc <- hs.Serve(listeners[i]) }()
+	}
+	attrs := []any{"addr", ln.Addr().String(), "hub", s.cfg.Hub, "endpoint", s.ServiceEndpoint(), "proxyClient", s.cfg.ProxyClient}
+	if internal != nil {
+		attrs = append(attrs, "internalAddr", internal.Addr().String())
+	}
+	s.log.Info("Chat server listening", attrs...)
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	if serveErr != nil {
+		for _, hs := range servers {
+			_ = hs.Close() // the error that matters is serveErr
+		}
+		for range len(servers) - 1 {
+			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+				s.log.Warn("Serving HTTP failed as well", "err", err)
+			}
+		}
+		return fmt.Errorf("serving HTTP: %w", serveErr)
+	}
+	if beforeShutdown != nil {
+		beforeShutdown()
+	}
+	s.log.Info("Shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, hs := range servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	cancelBase() // ends proxied WebSockets, which Shutdown does not track
+	for range servers {
+		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			return fmt.Errorf("serving HTTP: %w", serr)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	s.log.Info("Chat server stopped")
+	return nil
+}
+
+// httpServer is an HTTP server for handler with the server's limits.
+func (s *Server) httpServer(handler http.Handler, base context.Context) *http.Server {
 	pending := newPendingConns(s.cfg.MaxPendingConnections, s.metrics.pendingClosed.Inc)
-	hs := &http.Server{
+	return &http.Server{
 		Handler:           limitRequests(handler, pending, s.cfg.ReadBodyTimeout, time.Now),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -164,32 +249,6 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handle
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	go s.creds.watch(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("Chat server listening", "addr", ln.Addr().String(), "hub", s.cfg.Hub,
-		"endpoint", s.ServiceEndpoint(), "proxyClient", s.cfg.ProxyClient)
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving HTTP: %w", err)
-	case <-ctx.Done():
-	}
-	if beforeShutdown != nil {
-		beforeShutdown()
-	}
-	s.log.Info("Shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	cancelBase() // ends proxied WebSockets, which Shutdown does not track
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		return fmt.Errorf("serving HTTP: %w", serr)
-	}
-	if err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	s.log.Info("Chat server stopped")
-	return nil
 }
 
 // withUIHeaders adds the page's security headers: only this origin's

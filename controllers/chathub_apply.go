@@ -37,8 +37,11 @@ func (r *ChatHubReconciler) ensureChatServer(ctx context.Context, hub *chatv1.Ch
 	if err != nil {
 		return nil, fmt.Errorf("applying the chat server Deployment: %w", err)
 	}
-	if err := r.applyService(ctx, hub, buildService(hub, ChatServerName(hub), componentChatServer, ChatServicePort)); err != nil {
+	if err := r.applyService(ctx, hub, buildChatService(hub)); err != nil {
 		return nil, fmt.Errorf("applying the chat server Service: %w", err)
+	}
+	if err := r.ensureEventHandlerPolicy(ctx, hub); err != nil {
+		return nil, err
 	}
 	if err := r.ensurePodDisruptionBudget(ctx, hub); err != nil {
 		return nil, err
@@ -189,6 +192,43 @@ func (r *ChatHubReconciler) ensureIngress(ctx context.Context, hub *chatv1.ChatH
 	})
 	if err := applyError("Ingress", want.Name, err); err != nil {
 		return fmt.Errorf("applying the Ingress: %w", err)
+	}
+	return nil
+}
+
+// ensureEventHandlerPolicy applies the NetworkPolicy of the chat server's
+// internal port when the PubSub service runs in the cluster, and deletes the
+// one it made when it does not.
+func (r *ChatHubReconciler) ensureEventHandlerPolicy(ctx context.Context, hub *chatv1.ChatHub) error {
+	want := buildEventHandlerPolicy(hub)
+	if want == nil {
+		var have networkingv1.NetworkPolicy
+		err := r.Get(ctx, types.NamespacedName{Namespace: hub.Namespace, Name: EventHandlerPolicyName(hub)}, &have)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("getting the NetworkPolicy: %w", err)
+		}
+		if !metav1.IsControlledBy(&have, hub) {
+			return nil
+		}
+		if err := r.Delete(ctx, &have); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting the NetworkPolicy: %w", err)
+		}
+		return nil
+	}
+	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, np, func() error {
+		if err := mustControl(hub, np, "NetworkPolicy"); err != nil {
+			return err
+		}
+		np.Labels = mergeLabels(np.Labels, want.Labels)
+		np.Spec = want.Spec
+		return ctrl.SetControllerReference(hub, np, r.Scheme)
+	})
+	if err := applyError("NetworkPolicy", want.Name, err); err != nil {
+		return fmt.Errorf("applying the event handler NetworkPolicy: %w", err)
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ func CacheOptions(namespaces []string) cache.Options {
 			&appsv1.Deployment{}:            owned,
 			&corev1.Service{}:               owned,
 			&networkingv1.Ingress{}:         owned,
+			&networkingv1.NetworkPolicy{}:   owned,
 			&policyv1.PodDisruptionBudget{}: owned,
 		},
 	}

@@ -215,7 +215,7 @@ func TestStatusOnlyUpdatesDoNotReconcile(t *testing.T) {
 	waitCondition(t, "quiet", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
 	// Every reconcile checks the chat server's handshake: its requests count
 	// the reconciles.
-	server := "quiet." + ns + ".svc:80"
+	server := "quiet." + ns + ".svc:8081" // the internal port of an embedded hub
 	var base int64
 	eventually(t, 60*time.Second, "the reconciles to settle", func() error {
 		before := suite.cluster.requests(server)

@@ -101,7 +101,7 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 	}
 	wantArgs := []string{"chatserver", "--listen", ":8080", "--hub", "lobby", "--connection-string-file",
 		"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s",
-		"--user-message-rate", "2", "--user-message-burst", "10", "--proxy-client"}
+		"--user-message-rate", "2", "--user-message-burst", "10", "--internal-listen", ":8081", "--proxy-client"}
 	if got := server.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, wantArgs) {
 		t.Errorf("chat server args %q, want %q", got, wantArgs)
 	}
@@ -117,7 +117,7 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 
 	st := hub.Status
 	if st.Hub != "lobby" || st.Source != chatv1.SourceEmbedded || st.ConnectionSecretName != "lobby-connection" ||
-		st.Endpoint != cs.Endpoint.String() || st.EventHandlerURL != "https://chat.example.com/eventhandler" ||
+		st.Endpoint != cs.Endpoint.String() || st.EventHandlerURL != "http://lobby."+ns+".svc:8081/eventhandler" ||
 		st.URL != "https://chat.example.com/" || st.Replicas != 1 {
 		t.Errorf("status %+v", st)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,6 +58,13 @@ func TestObjectsNotOwnedAreLeftAlone(t *testing.T) {
 				return []client.Object{foreignDeployment(ns), foreignService(ns)}
 			},
 			wantName: "Deployment api", wantCond: chatv1.ConditionServerAvailable,
+		},
+		"a NetworkPolicy the ChatHub did not create": {
+			objects: func(ns string) []client.Object {
+				return []client.Object{&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "api-eventhandler", Namespace: ns},
+					Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}}
+			},
+			wantName: "NetworkPolicy api-eventhandler", wantCond: chatv1.ConditionServerAvailable,
 		},
 		"a connection Secret the ChatHub did not create": {
 			objects: func(ns string) []client.Object {

@@ -162,7 +162,7 @@ func (r *ChatHubReconciler) ensureRegistration(ctx context.Context, hub *chatv1.
 		}
 		finished = op.Action == actionRegister
 	}
-	checkURL := "http://" + ChatServiceHost(hub) + EventHandlerPath
+	checkURL := EventHandlerCheckURL(hub)
 	if err := r.CheckHandshake(ctx, checkURL, conn.cs.Endpoint.Hostname()); err != nil {
 		return registration{status: metav1.ConditionFalse, reason: chatv1.ReasonHandshakeFailed, retry: true, url: url,
 			message: fmt.Sprintf("The chat server at %s did not pass the abuse-protection handshake, so the service would refuse it: %s", checkURL, handshakeError(err))}

@@ -45,6 +45,10 @@ const (
 	ChatServerPort = 8080
 	// ChatServicePort is the port of the chat server's Service.
 	ChatServicePort = 80
+	// ChatServerInternalPort is the chat server's internal port, container
+	// and Service alike: the event handler and metrics, when the PubSub
+	// service runs in the cluster (connectionSource.InternalEventHandler).
+	ChatServerInternalPort = 8081
 	// EmbeddedPort is the port of the PubSub service.
 	EmbeddedPort = 7070
 	// EventHandlerPath is where the chat server serves its event handler.
@@ -132,12 +136,33 @@ func ChatURL(hub *chatv1.ChatHub) string {
 }
 
 // EventHandlerURL is the URL template to register for hub: spec.eventHandler.url,
-// else derived from the Ingress or the in-cluster Service.
+// else the internal port of the in-cluster Service when the PubSub service
+// runs in the cluster (InternalEventHandlerURL), else derived from the
+// Ingress or the in-cluster Service.
 func EventHandlerURL(hub *chatv1.ChatHub) string {
 	if hub.Spec.EventHandler.URL != "" {
 		return hub.Spec.EventHandler.URL
 	}
+	if sourceFor(hub).InternalEventHandler() != nil {
+		return InternalEventHandlerURL(hub)
+	}
 	return strings.TrimSuffix(ChatURL(hub), "/") + EventHandlerPath
+}
+
+// InternalEventHandlerURL is the event handler on the internal port of hub's
+// chat server Service.
+func InternalEventHandlerURL(hub *chatv1.ChatHub) string {
+	return fmt.Sprintf("http://%s:%d%s", ChatServiceHost(hub), ChatServerInternalPort, EventHandlerPath)
+}
+
+// EventHandlerCheckURL is where the operator checks the chat server's
+// abuse-protection handshake: the internal port when the PubSub service runs
+// in the cluster, else the Service's public port.
+func EventHandlerCheckURL(hub *chatv1.ChatHub) string {
+	if sourceFor(hub).InternalEventHandler() != nil {
+		return InternalEventHandlerURL(hub)
+	}
+	return "http://" + ChatServiceHost(hub) + EventHandlerPath
 }
 
 // DesiredEventHandler is the handler settings the operator registers for hub:
@@ -320,7 +345,72 @@ func chatServerArgs(hub *chatv1.ChatHub) []string {
 	if rl := hub.Spec.Server.MessageRateLimit; rl.Burst != nil {
 		args = append(args, "--user-message-burst", strconv.Itoa(int(*rl.Burst)))
 	}
-	return append(args, sourceFor(hub).ChatServerArgs()...)
+	src := sourceFor(hub)
+	if src.InternalEventHandler() != nil {
+		args = append(args, "--internal-listen", ":"+strconv.Itoa(ChatServerInternalPort))
+	}
+	return append(args, src.ChatServerArgs()...)
+}
+
+// chatServerPorts are the chat server container's ports: http, and internal
+// when the PubSub service runs in the cluster.
+func chatServerPorts(hub *chatv1.ChatHub) []corev1.ContainerPort {
+	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: ChatServerPort, Protocol: corev1.ProtocolTCP}}
+	if sourceFor(hub).InternalEventHandler() != nil {
+		ports = append(ports, corev1.ContainerPort{Name: "internal", ContainerPort: ChatServerInternalPort, Protocol: corev1.ProtocolTCP})
+	}
+	return ports
+}
+
+// buildChatService is the desired chat server Service: port http, and port
+// internal when the PubSub service runs in the cluster.
+func buildChatService(hub *chatv1.ChatHub) *corev1.Service {
+	s := buildService(hub, ChatServerName(hub), componentChatServer, ChatServicePort)
+	if sourceFor(hub).InternalEventHandler() != nil {
+		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{
+			Name: "internal", Port: ChatServerInternalPort, TargetPort: intstr.FromString("internal"), Protocol: corev1.ProtocolTCP,
+		})
+	}
+	return s
+}
+
+// EventHandlerPolicyName is the name of the NetworkPolicy that keeps the
+// chat server's internal port to the PubSub service's pods.
+func EventHandlerPolicyName(hub *chatv1.ChatHub) string { return hub.Name + "-eventhandler" }
+
+// operatorPodSelector selects the operator's pods (config/manager and the
+// chart label them so), which check the handler's handshake.
+func operatorPodSelector() map[string]string {
+	return map[string]string{"app.kubernetes.io/name": managerName}
+}
+
+// buildEventHandlerPolicy is the desired NetworkPolicy of hub's chat server
+// pods: the internal port (event handler, metrics) only from the PubSub
+// service's pods and the operator's, the public port from anywhere. Nil
+// when the PubSub service does not run in the cluster.
+func buildEventHandlerPolicy(hub *chatv1.ChatHub) *networkingv1.NetworkPolicy {
+	pubSubPods := sourceFor(hub).InternalEventHandler()
+	if pubSubPods == nil {
+		return nil
+	}
+	tcp := corev1.ProtocolTCP
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: EventHandlerPolicyName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentChatServer)},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentChatServer)},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{
+				{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(ChatServerPort))}}},
+				{
+					Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(ChatServerInternalPort))}},
+					From: []networkingv1.NetworkPolicyPeer{
+						{PodSelector: &metav1.LabelSelector{MatchLabels: pubSubPods}},
+						{NamespaceSelector: &metav1.LabelSelector{}, PodSelector: &metav1.LabelSelector{MatchLabels: operatorPodSelector()}},
+					},
+				},
+			},
+		},
+	}
 }
 
 // deploymentDefaults sets the fields the API server would otherwise default.
@@ -336,7 +426,7 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 		Image:          image,
 		Command:        dataPlaneCommand(hub.Spec.Server.Image),
 		Args:           chatServerArgs(hub),
-		Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: ChatServerPort, Protocol: corev1.ProtocolTCP}},
+		Ports:          chatServerPorts(hub),
 		ReadinessProbe: httpProbe("/readyz", 5),
 		LivenessProbe:  httpProbe("/healthz", 10),
 		Resources:      withDefaultRequests(hub.Spec.Server.Resources),

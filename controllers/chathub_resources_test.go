@@ -39,17 +39,32 @@ func TestDerivedNames(t *testing.T) {
 		wantHub, wantURL, wantHandle string
 		wantSource                   chatv1.SourceKind
 	}{
-		"an embedded hub without ingress uses its in-cluster Service": {
+		"an embedded hub without ingress uses its in-cluster Service, the handler its internal port": {
 			hub:     hubFor(nil),
-			wantHub: "my_chat", wantURL: "http://my-chat.team-a.svc/", wantHandle: "http://my-chat.team-a.svc/eventhandler",
+			wantHub: "my_chat", wantURL: "http://my-chat.team-a.svc/", wantHandle: "http://my-chat.team-a.svc:8081/eventhandler",
 			wantSource: chatv1.SourceEmbedded,
 		},
-		"an Ingress with TLS gives https URLs": {
+		"an Ingress with TLS gives https URLs; an in-cluster service still calls the internal port": {
 			hub: hubFor(func(h *chatv1.ChatHub) {
 				h.Spec.Ingress = &chatv1.IngressSpec{Host: "chat.example.com", TLSSecretName: "tls"}
 			}),
-			wantHub: "my_chat", wantURL: "https://chat.example.com/", wantHandle: "https://chat.example.com/eventhandler",
+			wantHub: "my_chat", wantURL: "https://chat.example.com/", wantHandle: "http://my-chat.team-a.svc:8081/eventhandler",
 			wantSource: chatv1.SourceEmbedded,
+		},
+		"an Azure hub behind an Ingress gets its handler there": {
+			hub: hubFor(func(h *chatv1.ChatHub) {
+				h.Spec.Ingress = &chatv1.IngressSpec{Host: "chat.example.com", TLSSecretName: "tls"}
+				h.Spec.WebPubSub = chatv1.WebPubSubSource{Azure: &chatv1.AzureSource{ResourceID: testResourceID}}
+			}),
+			wantHub: "my_chat", wantURL: "https://chat.example.com/", wantHandle: "https://chat.example.com/eventhandler",
+			wantSource: chatv1.SourceAzure,
+		},
+		"a WebPubSubService reference uses the internal port": {
+			hub: hubFor(func(h *chatv1.ChatHub) {
+				h.Spec.WebPubSub = chatv1.WebPubSubSource{ServiceRef: &chatv1.ServiceReference{Name: "shared"}}
+			}),
+			wantHub: "my_chat", wantURL: "http://my-chat.team-a.svc/", wantHandle: "http://my-chat.team-a.svc:8081/eventhandler",
+			wantSource: chatv1.SourceServiceRef,
 		},
 		"an explicit hub and handler URL win": {
 			hub: hubFor(func(h *chatv1.ChatHub) {
@@ -87,7 +102,7 @@ func TestChatServerArgs(t *testing.T) {
 		"an embedded hub proxies clients to the PubSub service": {
 			hub: hubFor(nil),
 			want: []string{"chatserver", "--listen", ":8080", "--hub", "my_chat", "--connection-string-file",
-				"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s", "--proxy-client"},
+				"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s", "--internal-listen", ":8081", "--proxy-client"},
 		},
 		"an Azure hub with a token TTL passes it on and does not proxy": {
 			hub: hubFor(func(h *chatv1.ChatHub) {
@@ -220,7 +235,7 @@ func TestDesiredEventHandler(t *testing.T) {
 		want webpubsub.EventHandlerSettings
 	}{
 		"an empty spec gets the chat's default": {
-			want: webpubsub.EventHandlerSettings{URLTemplate: "http://my-chat.team-a.svc/eventhandler",
+			want: webpubsub.EventHandlerSettings{URLTemplate: "http://my-chat.team-a.svc:8081/eventhandler",
 				UserEventPattern: "*", SystemEvents: []string{"connected", "disconnected"}},
 		},
 		"what the spec sets wins": {
@@ -231,7 +246,7 @@ func TestDesiredEventHandler(t *testing.T) {
 		},
 		"an explicitly empty list of system events stays empty": {
 			spec: chatv1.EventHandlerSpec{SystemEvents: []chatv1.SystemEvent{}},
-			want: webpubsub.EventHandlerSettings{URLTemplate: "http://my-chat.team-a.svc/eventhandler",
+			want: webpubsub.EventHandlerSettings{URLTemplate: "http://my-chat.team-a.svc:8081/eventhandler",
 				UserEventPattern: "*", SystemEvents: []string{}},
 		},
 	}

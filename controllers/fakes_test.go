@@ -32,7 +32,8 @@ import (
 // fakeCluster plays the cluster network and kubelet for envtest, which runs
 // no pods: the first connection to <name>-pubsub.<ns>.svc:7070 starts the
 // real PubSub service with the key from the ChatHub's connection Secret, and
-// the first connection to <name>.<ns>.svc:80 starts a chat server event
+// the first connection to <name>.<ns>.svc:80 (or the internal port 8081)
+// starts a chat server event
 // handler (webpubsub.NewEventHandler) that allows the origin of the
 // connection Secret's endpoint, as the chat server does.
 type fakeCluster struct {
@@ -124,7 +125,7 @@ func (f *fakeCluster) route(ctx context.Context, addr string) (string, error) {
 	switch port {
 	case "7070":
 		h, err = f.startLocalService(ctx, name, ns, addr)
-	case "80":
+	case "80", "8081": // the chat server's public and internal ports
 		h, err = f.startChatServer(ctx, name, ns)
 	default:
 		err = fmt.Errorf("nothing listens on %s", addr)

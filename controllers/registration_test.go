@@ -69,7 +69,7 @@ func TestEmbeddedRegistration(t *testing.T) {
 		t.Errorf("status.hub %q, want the name with '-' replaced by '_'", hub.Status.Hub)
 	}
 	store := func() *settings.Store { return suite.cluster.store(hub) }
-	url := "http://town-square." + ns + ".svc/eventhandler"
+	url := "http://town-square." + ns + ".svc:8081/eventhandler"
 	waitHandlers(t, store, "town_square", []webpubsub.EventHandlerSettings{
 		{URLTemplate: url, UserEventPattern: "*", SystemEvents: []string{"connected", "disconnected"}},
 	})
@@ -179,7 +179,7 @@ func TestUnreachableServiceIsRetried(t *testing.T) {
 func TestHandshakeFailureBlocksRegistration(t *testing.T) {
 	ns := newNamespace(t)
 	hub := embeddedHub("shy", ns)
-	suite.cluster.setDown("shy."+ns+".svc:80", true)
+	suite.cluster.setDown("shy."+ns+".svc:8081", true)
 	mustCreate(t, hub)
 	got := waitCondition(t, "shy", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionFalse, chatv1.ReasonHandshakeFailed)
 	if msg := findCondition(got, chatv1.ConditionEventHandlerRegistered).Message; !strings.Contains(msg, "abuse-protection handshake") {
@@ -190,7 +190,7 @@ func TestHandshakeFailureBlocksRegistration(t *testing.T) {
 			t.Errorf("the handler was registered although the handshake failed")
 		}
 	}
-	suite.cluster.setDown("shy."+ns+".svc:80", false)
+	suite.cluster.setDown("shy."+ns+".svc:8081", false)
 	waitCondition(t, "shy", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
 }
 
@@ -241,7 +241,7 @@ func TestManyHubsReconcileIndependently(t *testing.T) {
 			name := fmt.Sprintf("room-%d", i)
 			h := waitCondition(t, name, ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
 			s := suite.cluster.store(h)
-			if got, ok := s.Get(EffectiveHub(h)); !ok || got.Properties.EventHandlers[0].URLTemplate != "http://"+name+"."+ns+".svc/eventhandler" {
+			if got, ok := s.Get(EffectiveHub(h)); !ok || got.Properties.EventHandlers[0].URLTemplate != "http://"+name+"."+ns+".svc:8081/eventhandler" {
 				t.Errorf("%s/%s: settings %+v", ns, name, got)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
@@ -234,7 +235,12 @@ func TestReconcileLeavesForeignPodDisruptionBudget(t *testing.T) {
 	mustCreate(t, foreign)
 	mustCreate(t, embeddedHub("single", ns))
 	hub := waitCondition(t, "single", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
-	if _, err := suite.rec.Reconcile(suite.ctx, reconcileRequest(hub)); err != nil {
+	// The manager may write the status at the same moment: a conflict is
+	// retried, as the manager would.
+	if err := retry.OnError(retry.DefaultRetry, apierrors.IsConflict, func() error {
+		_, err := suite.rec.Reconcile(suite.ctx, reconcileRequest(hub))
+		return err
+	}); err != nil {
 		t.Fatalf("reconciling: %v", err)
 	}
 	var have policyv1.PodDisruptionBudget

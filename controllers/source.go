@@ -47,6 +47,12 @@ type connectionSource interface {
 	EnsureObjects(ctx context.Context, r *ChatHubReconciler, hash string) ([]namedDeployment, error)
 	// ChatServerArgs are the chat server's extra command-line arguments.
 	ChatServerArgs() []string
+	// InternalEventHandler is the pod selector of the PubSub service's
+	// pods when the service runs in the cluster: the chat server then
+	// serves its event handler (and metrics) on an internal port that a
+	// NetworkPolicy keeps to those pods. Nil when the service is elsewhere
+	// (Azure) and must reach the handler where the chat is published.
+	InternalEventHandler() map[string]string
 
 	// Registers reports whether the operator registers the event handler
 	// with the service itself (and so removes it when the ChatHub is

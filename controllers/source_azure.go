@@ -87,6 +87,10 @@ func (azureSource) EnsureObjects(context.Context, *ChatHubReconciler, string) ([
 
 func (azureSource) ChatServerArgs() []string { return nil }
 
+// InternalEventHandler is nil: the service runs outside the cluster and
+// calls the handler where the chat is published.
+func (azureSource) InternalEventHandler() map[string]string { return nil }
+
 func (azureSource) Registers() bool { return true }
 
 func (azureSource) ManualRegistration(webpubsub.EventHandlerSettings, string, *connection) string {

@@ -85,6 +85,11 @@ func (s embeddedSource) EnsureObjects(ctx context.Context, r *ChatHubReconciler,
 // cannot reach the service's in-cluster endpoint.
 func (embeddedSource) ChatServerArgs() []string { return []string{"--proxy-client"} }
 
+// InternalEventHandler selects the pods of the PubSub service Deployment.
+func (s embeddedSource) InternalEventHandler() map[string]string {
+	return selectorLabels(s.hub, componentPubSub)
+}
+
 func (embeddedSource) Registers() bool { return true }
 
 func (embeddedSource) ManualRegistration(webpubsub.EventHandlerSettings, string, *connection) string {

@@ -83,6 +83,10 @@ func (secretSource) EnsureObjects(context.Context, *ChatHubReconciler, string) (
 
 func (secretSource) ChatServerArgs() []string { return nil }
 
+// InternalEventHandler is nil: the service may be anywhere, so it calls the
+// handler where the chat is published.
+func (secretSource) InternalEventHandler() map[string]string { return nil }
+
 func (secretSource) Registers() bool { return false }
 
 // ManualRegistration names the handler to register, the hub and the

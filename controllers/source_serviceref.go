@@ -98,6 +98,11 @@ func (s serviceRefSource) EnsureObjects(ctx context.Context, r *ChatHubReconcile
 // cannot reach the instance's in-cluster endpoint.
 func (serviceRefSource) ChatServerArgs() []string { return []string{"--proxy-client"} }
 
+// InternalEventHandler selects the pods of the instance.
+func (s serviceRefSource) InternalEventHandler() map[string]string {
+	return instanceSelector(&chatv1.WebPubSubService{ObjectMeta: metav1.ObjectMeta{Name: s.ref.Name}})
+}
+
 func (serviceRefSource) Registers() bool { return true }
 
 func (serviceRefSource) ManualRegistration(webpubsub.EventHandlerSettings, string, *connection) string {

@@ -186,7 +186,7 @@ func TestChatHubsShareOneInstance(t *testing.T) {
 			}
 			want := map[string][]string{}
 			for _, h := range hubs {
-				want[h] = []string{"http://" + h + "." + ns + ".svc/eventhandler"}
+				want[h] = []string{"http://" + h + "." + ns + ".svc:8081/eventhandler"}
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				return fmt.Errorf("settings Secret (-want +got):\n%s", diff)
@@ -238,7 +238,7 @@ func TestSameHubOnOneInstanceConflicts(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		want := map[string][]string{owner.Spec.Hub: {"http://" + owner.Name + "." + ns + ".svc/eventhandler"}}
+		want := map[string][]string{owner.Spec.Hub: {"http://" + owner.Name + "." + ns + ".svc:8081/eventhandler"}}
 		if diff := cmp.Diff(want, hubs); diff != "" {
 			return fmt.Errorf("settings (-want +got):\n%s", diff)
 		}
@@ -246,7 +246,7 @@ func TestSameHubOnOneInstanceConflicts(t *testing.T) {
 	})
 	eventually(t, 30*time.Second, "the owner's handler at the instance", func() error {
 		hs, ok := suite.cluster.instanceStore(ns, "shared").Get("lobby")
-		if !ok || len(hs.Properties.EventHandlers) != 1 || hs.Properties.EventHandlers[0].URLTemplate != "http://"+owner.Name+"."+ns+".svc/eventhandler" {
+		if !ok || len(hs.Properties.EventHandlers) != 1 || hs.Properties.EventHandlers[0].URLTemplate != "http://"+owner.Name+"."+ns+".svc:8081/eventhandler" {
 			return fmt.Errorf("hub settings at the instance: %+v", hs)
 		}
 		return nil

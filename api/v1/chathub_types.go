@@ -231,9 +231,12 @@ const (
 type EventHandlerSpec struct {
 	// url is the URL template the service calls with events, e.g.
 	// https://chat.example.com/eventhandler. It may contain {hub} and {event}
-	// in its path, never in its host. Default: https://{ingress.host}/eventhandler
-	// (http when the Ingress has no TLS) when an Ingress is set, else the chat
-	// server's in-cluster Service, http://{name}.{namespace}.svc/eventhandler.
+	// in its path, never in its host. Default: when the PubSub service runs in
+	// the cluster (embedded, serviceRef), the internal port of the chat
+	// server's Service, http://{name}.{namespace}.svc:8081/eventhandler;
+	// otherwise https://{ingress.host}/eventhandler (http when the Ingress has
+	// no TLS) when an Ingress is set, else the chat server's in-cluster
+	// Service, http://{name}.{namespace}.svc/eventhandler.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\\\s]*)?$')",message="eventHandler.url must be an http or https URL with a plain host (placeholders such as {event} are allowed only in the path)"

@@ -33,5 +33,12 @@ func RunChatServer(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
-	return srv.Run(ctx, ln)
+	var internal net.Listener
+	if cfg.InternalListen != "" {
+		if internal, err = net.Listen("tcp", cfg.InternalListen); err != nil {
+			_ = ln.Close() // the listen error is the one to report
+			return fmt.Errorf("cannot listen on %s: %w", cfg.InternalListen, err)
+		}
+	}
+	return srv.Serve(ctx, ln, internal)
 }
