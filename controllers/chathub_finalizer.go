@@ -56,7 +56,8 @@ func (r *ChatHubReconciler) finalize(ctx context.Context, hub *chatv1.ChatHub) (
 	}
 	var pending *chatv1.PendingOperation
 	var next time.Duration
-	if conflict == nil {
+	gone := conflict == nil && src.ServiceGone(ctx, r)
+	if conflict == nil && !gone {
 		octx, cancel := context.WithTimeout(ctx, cmp.Or(r.ReconcileTimeout, 30*time.Second))
 		defer cancel()
 		pending, next, err = r.unregister(octx, hub, src, conn)
@@ -64,6 +65,9 @@ func (r *ChatHubReconciler) finalize(ctx context.Context, hub *chatv1.ChatHub) (
 	switch {
 	case conflict != nil:
 		// It never registered: the hub and its settings belong to another ChatHub.
+	case gone:
+		r.Recorder.Eventf(hub, nil, corev1.EventTypeNormal, chatv1.ReasonUnregistered, "Unregister",
+			"%s is gone or being deleted: the event handler of hub %s goes with it", src.Service(), hubName)
 	case err == nil && pending != nil && r.now().Sub(hub.DeletionTimestamp.Time) < r.DeleteTimeout:
 		if !equality.Semantic.DeepEqual(pending, hub.Status.PendingOperation) {
 			patch := client.MergeFrom(hub.DeepCopy())

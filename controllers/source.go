@@ -75,6 +75,10 @@ type connectionSource interface {
 	// removing the handler is tried once; "" when the service outlives the
 	// ChatHub.
 	DeletedWithHub() string
+	// ServiceGone says, while the ChatHub is deleted, that the service
+	// holding its handler is gone or being deleted (a WebPubSubService
+	// deleted before its ChatHubs), so there is nothing left to remove.
+	ServiceGone(ctx context.Context, r *ChatHubReconciler) bool
 	// Service names the service the ChatHub uses, for messages.
 	Service() string
 	// ServiceKeys name the service for hub ownership (chathub_conflict.go):

@@ -112,6 +112,10 @@ func (s azureSource) HubSettings(r *ChatHubReconciler, _ *connection) (HubSettin
 
 func (azureSource) DeletedWithHub() string { return "" }
 
+// ServiceGone is false: the service is not an object the operator watches
+// (embedded: DeletedWithHub covers it).
+func (azureSource) ServiceGone(context.Context, *ChatHubReconciler) bool { return false }
+
 // Service is the resource ID.
 func (s azureSource) Service() string { return s.spec.ResourceID }
 

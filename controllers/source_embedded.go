@@ -104,6 +104,10 @@ func (s embeddedSource) HubSettings(r *ChatHubReconciler, conn *connection) (Hub
 
 func (embeddedSource) DeletedWithHub() string { return "the PubSub service" }
 
+// ServiceGone is false: the service is not an object the operator watches
+// (embedded: DeletedWithHub covers it).
+func (embeddedSource) ServiceGone(context.Context, *ChatHubReconciler) bool { return false }
+
 func (s embeddedSource) Service() string { return statusEndpoint(s.hub) }
 
 // ServiceKeys is the endpoint of the ChatHub's own service: no other

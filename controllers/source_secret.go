@@ -107,6 +107,10 @@ func (secretSource) HubSettings(*ChatHubReconciler, *connection) (HubSettingsCli
 
 func (secretSource) DeletedWithHub() string { return "" }
 
+// ServiceGone is false: the service is not an object the operator watches
+// (embedded: DeletedWithHub covers it).
+func (secretSource) ServiceGone(context.Context, *ChatHubReconciler) bool { return false }
+
 func (s secretSource) Service() string { return statusEndpoint(s.hub) }
 
 // ServiceKeys is the endpoint, known once the user's Secret has been read

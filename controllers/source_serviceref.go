@@ -119,6 +119,15 @@ func (s serviceRefSource) HubSettings(r *ChatHubReconciler, conn *connection) (H
 // ChatHub removes its handler.
 func (serviceRefSource) DeletedWithHub() string { return "" }
 
+// ServiceGone is true when the instance no longer exists or is being
+// deleted: its handlers go with it (deleting a namespace deletes the
+// instance and its ChatHubs together).
+func (s serviceRefSource) ServiceGone(ctx context.Context, r *ChatHubReconciler) bool {
+	var svc chatv1.WebPubSubService
+	err := r.Get(ctx, types.NamespacedName{Namespace: s.hub.Namespace, Name: s.ref.Name}, &svc)
+	return apierrors.IsNotFound(err) || (err == nil && !svc.DeletionTimestamp.IsZero())
+}
+
 func (s serviceRefSource) Service() string { return "WebPubSubService " + s.ref.Name }
 
 // ServiceKeys is the instance's endpoint: ChatHubs with the same hub on one

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -407,4 +409,47 @@ func TestRestartedInstanceGetsItsHandlersBack(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestChatHubLetsGoWhenItsInstanceIsGone: a ChatHub deleted after its
+// instance (as when their namespace is deleted) has no handler left to
+// remove; it lets go at once with a Normal event, not after DeleteTimeout
+// with a Warning asking to remove a handler by hand from a service that no
+// longer exists.
+func TestChatHubLetsGoWhenItsInstanceIsGone(t *testing.T) {
+	ns := newNamespace(t)
+	svc := newInstance(t, "gone", ns)
+	mustCreate(t, sharedHub("orphan", ns, "", "gone"))
+	waitCondition(t, "orphan", ns, chatv1.ConditionEventHandlerRegistered, metav1.ConditionTrue, chatv1.ReasonRegistered)
+	if err := suite.client.Delete(suite.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the instance to be gone", func() error {
+		var s chatv1.WebPubSubService
+		if err := getObj(ns, "gone", &s); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there (%v)", err)
+		}
+		return nil
+	})
+	hub, err := getHub("orphan", ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := suite.client.Delete(suite.ctx, hub); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, "orphan", ns)
+	ev := waitEvent(t, "orphan", ns, chatv1.ReasonUnregistered, corev1.EventTypeNormal)
+	if !strings.Contains(ev.Note, "is gone or being deleted") {
+		t.Errorf("event %q, want the instance named as gone", ev.Note)
+	}
+	var list eventsv1.EventList
+	if err := suite.client.List(suite.ctx, &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list.Items {
+		if e.Regarding.Name == "orphan" && e.Reason == chatv1.ReasonUnregisterFailed {
+			t.Errorf("unexpected %s event: %s", e.Reason, e.Note)
+		}
+	}
 }
