@@ -427,7 +427,7 @@ func TestChatHubLetsGoWhenItsInstanceIsGone(t *testing.T) {
 	eventually(t, 60*time.Second, "the instance to be gone", func() error {
 		var s chatv1.WebPubSubService
 		if err := getObj(ns, "gone", &s); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there (%v)", err)
+			return fmt.Errorf("still there (%w)", err)
 		}
 		return nil
 	})
