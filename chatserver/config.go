@@ -64,7 +64,8 @@ type Config struct {
 	// service and /negotiate return URLs on the page's own origin.
 	ProxyClient bool
 	// Embedded starts the PubSub service in the same process and
-	// registers the chat's event handler with it.
+	// registers the chat's event handler with it; /negotiate then returns
+	// URLs on the page's own origin, as with ProxyClient.
 	Embedded bool
 	// ReadyCacheTTL is how long a service health check result is reused by
 	// /readyz.
@@ -135,7 +136,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.ProxyClient, "proxy-client", c.ProxyClient,
 		"proxy client WebSockets (/client/...) to the service and give browsers URLs on the page's own origin")
 	fs.BoolVar(&c.Embedded, "embedded", c.Embedded,
-		"run the PubSub service in this process (no Azure needed)")
+		"run the PubSub service in this process (no Azure needed); browsers get URLs on the page's own origin")
 	fs.DurationVar(&c.ReloadInterval, "reload-interval", c.ReloadInterval, "how often to check the connection string file")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 	fs.DurationVar(&c.EventTimeTolerance, "event-time-tolerance", c.EventTimeTolerance,

@@ -372,3 +372,102 @@ func TestEmbeddedModeServesTheWholeChatOnOnePort(t *testing.T) {
 		t.Fatal("RunEmbedded did not return after its context was cancelled")
 	}
 }
+
+// startEmbedded runs RunEmbedded with cfg until the test ends and returns
+// the chat URL it prints.
+func startEmbedded(t *testing.T, cfg Config) string {
+	t.Helper()
+	var out lockedBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- RunEmbedded(ctx, cfg, Options{Logger: testLogger(t)}, &out) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("RunEmbedded: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("RunEmbedded did not return after its context was cancelled")
+		}
+	})
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, f := range strings.Fields(out.String()) {
+			if strings.HasPrefix(f, "http://") {
+				return strings.TrimSuffix(f, "/")
+			}
+		}
+	}
+	t.Fatalf("RunEmbedded printed no URL to open; output:\n%s", out.String())
+	return ""
+}
+
+func TestEmbeddedModeNegotiatesOnTheRequestsHost(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	chatURL := startEmbedded(t, cfg)
+	printed, err := url.Parse(chatURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page was opened from another machine, as chat.example.test:8080.
+	const host = "chat.example.test:8080"
+	negotiate := func(hdr map[string]string) *url.URL {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, chatURL+"/negotiate?id=carol", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var nr negotiateResponse
+		if err := json.NewDecoder(resp.Body).Decode(&nr); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("negotiate: HTTP %d, %v", resp.StatusCode, err)
+		}
+		u, err := url.Parse(nr.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+
+	u := negotiate(nil)
+	if u.Scheme != "ws" || u.Host != host || u.Path != "/client/hubs/chat" || u.Query().Get("access_token") == "" {
+		t.Fatalf("negotiate answered %s://%s%s (token present: %t), want ws://%s/client/hubs/chat with a token",
+			u.Scheme, u.Host, u.Path, u.Query().Get("access_token") != "", host)
+	}
+	// Behind a TLS-terminating proxy the browser needs wss, as with --proxy-client.
+	if s := negotiate(map[string]string{"X-Forwarded-Proto": "https"}); s.Scheme != "wss" || s.Host != host {
+		t.Errorf("behind an https proxy negotiate answered %s://%s, want wss://%s", s.Scheme, s.Host, host)
+	}
+
+	// The colleague's browser connects to that URL: the same path and query,
+	// with Host naming chat.example.test, reach the embedded service over
+	// loopback, and the token's audience verifies there.
+	dialURL := url.URL{Scheme: "ws", Host: net.JoinHostPort("127.0.0.1", printed.Port()), Path: u.Path, RawQuery: u.RawQuery}
+	d := websocket.Dialer{Subprotocols: []string{webpubsub.SubprotocolJSON}, HandshakeTimeout: 10 * time.Second}
+	conn, hresp, err := d.Dial(dialURL.String(), http.Header{"Host": {host}})
+	if err != nil {
+		status := 0
+		if hresp != nil {
+			status = hresp.StatusCode
+		}
+		t.Fatalf("dialing the negotiated URL's path on loopback: %v (HTTP %d)", err, status)
+	}
+	c := &chatClient{t: t, user: "carol", conn: conn, frames: make(chan map[string]any, 4096)}
+	go c.read()
+	t.Cleanup(func() { _ = conn.Close() })
+	if first := c.nextFrame(); first["type"] != "system" || first["event"] != "connected" {
+		t.Fatalf("first frame %v, want the connected system message", first)
+	}
+	c.expectNotice("carol joined")
+}

@@ -85,11 +85,14 @@ func (s *Server) serveNegotiate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := access.URL
-	if s.cfg.ProxyClient {
+	// Proxied or embedded, /client/ is served on the chat's own port, so the
+	// URL names the host the browser came to: a page opened on another
+	// machine's address must not be sent to its own localhost.
+	if s.cfg.ProxyClient || s.cfg.Embedded {
 		if u, err = onRequestOrigin(access.URL, r); err != nil {
 			s.metrics.negotiations.WithLabelValues("error").Inc()
 			s.metrics.failures.WithLabelValues("negotiate").Inc()
-			s.log.Error("Cannot build the proxied client URL", "hub", s.cfg.Hub, "user", id)
+			s.log.Error("Cannot build the client URL on the request's origin", "hub", s.cfg.Hub, "user", id)
 			httpError(w, http.StatusInternalServerError, "cannot issue a client access URL")
 			return
 		}
