@@ -34,6 +34,17 @@ K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) 
 	-X k8s.io/component-base/version.gitMajor=1 \
 	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION)))
 
+# The version and commit stamped into the chathub binaries (chathub version, the
+# chathub_build_info metric). Computed once; no timestamps, so builds stay reproducible.
+ifeq ($(origin VERSION),undefined)
+VERSION := $(or $(shell git describe --tags --always --dirty 2>/dev/null),dev)
+endif
+ifeq ($(origin COMMIT),undefined)
+COMMIT := $(or $(shell git rev-parse --short=12 HEAD 2>/dev/null),unknown)
+endif
+VERSION_LDFLAGS := -X github.com/chathub/chathub/internal/version.Version=$(VERSION) \
+	-X github.com/chathub/chathub/internal/version.Commit=$(COMMIT)
+
 # Parts of the project add their own targets in hack/make/*.mk and append to these. They are
 # included here, before the rules below, because make expands prerequisites as it reads them.
 TEST_TARGETS ?=
@@ -83,8 +94,8 @@ verify: manifests generate ## Regenerate everything, check formatting, files, li
 ##@ Build
 
 .PHONY: build
-build: ## Build the chathub binary into bin/chathub.
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/chathub .
+build: ## Build the chathub binary into bin/chathub, stamped with VERSION and COMMIT.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(VERSION_LDFLAGS)" -o $(LOCALBIN)/chathub .
 
 # Platforms besides linux/amd64 that every package must build for (run by 'make verify').
 CROSS_PLATFORMS ?= linux/arm64 darwin/arm64 windows/amd64

@@ -24,6 +24,9 @@ var flagTableDocs = map[string]string{
 	"pubsub":     "docs/pubsub.md",
 }
 
+// flaglessCommands are the subcommands without flags, hence without a flag table.
+var flaglessCommands = map[string]bool{"version": true}
+
 // flagTableHeader is the header row of a flag table. A page in flagTableDocs
 // holds exactly one table with this header. Each row's first cell is one
 // flag (`--name`) or one environment variable (`$NAME`, not checked); the
@@ -53,7 +56,7 @@ type docFlag struct {
 // texts are not compared.
 func TestDocFlagTables(t *testing.T) {
 	for _, c := range commands {
-		if _, ok := flagTableDocs[c.Name]; !ok {
+		if _, ok := flagTableDocs[c.Name]; !ok && !flaglessCommands[c.Name] {
 			t.Errorf("chathub %s has no flag table: add its page to flagTableDocs", c.Name)
 		}
 	}

@@ -15,6 +15,7 @@ var commands = []cli.Command{
 	{Name: "manager", Summary: "Run the ChatHub operator (the Kubernetes controller manager)", Run: runManager},
 	cli.ChatServer,
 	cli.PubSub,
+	cli.VersionCommand("chathub"),
 }
 
 // The shell's names, as the manager's files use them.

@@ -4,20 +4,34 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/controllers"
+	"github.com/chathub/chathub/internal/version"
 	"github.com/chathub/chathub/webpubsub"
 )
+
+// registerBuildInfo adds chathub_build_info to controller-runtime's
+// registry, which the manager's /metrics serves; once per process.
+func registerBuildInfo() {
+	if err := metrics.Registry.Register(version.NewCollector()); err != nil {
+		if !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			panic(err)
+		}
+	}
+}
 
 // runManager runs the 'manager' subcommand: the ChatHub operator.
 func runManager(ctx context.Context, args []string) error {
@@ -33,7 +47,8 @@ func runManager(ctx context.Context, args []string) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(chatv1.AddToScheme(scheme))
 
-	restCfg, err := ctrl.GetConfig()
+	registerBuildInfo()
+	restCfg, err := cfg.restConfig()
 	if err != nil {
 		return fmt.Errorf("loading the Kubernetes configuration: %w", err)
 	}

@@ -5,9 +5,12 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -37,6 +40,9 @@ type managerConfig struct {
 	MaxConcurrentReconciles int
 	DefaultChatImage        string
 	DevelopmentLogs         bool
+	// Kubeconfig is the path of --kubeconfig; empty uses ctrl.GetConfig's
+	// search (KUBECONFIG, in-cluster, ~/.kube/config).
+	Kubeconfig string
 }
 
 // defaultManagerConfig returns the configuration used when nothing overrides it.
@@ -67,6 +73,7 @@ func (c *managerConfig) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.WatchNamespaces, "watch-namespaces", c.WatchNamespaces, "Comma-separated namespaces to watch; empty watches all.")
 	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", c.MaxConcurrentReconciles, "ChatHubs reconciled in parallel.")
 	fs.StringVar(&c.DefaultChatImage, "default-chat-image", c.DefaultChatImage, "Image of the chat server when a ChatHub names none (env "+envChatImage+").")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "Path of the kubeconfig file; empty uses $KUBECONFIG, the in-cluster configuration or ~/.kube/config.")
 	fs.BoolVar(&c.DevelopmentLogs, "zap-devel", c.DevelopmentLogs, "Human-readable development logs instead of JSON.")
 }
 
@@ -91,6 +98,26 @@ func (c *managerConfig) namespaces() []string {
 		}
 	}
 	return out
+}
+
+// restConfig returns the configuration of the Kubernetes API client: the
+// current context of the --kubeconfig file when given, else what
+// ctrl.GetConfig finds. Like ctrl.GetConfig, it leaves client-side rate
+// limiting off (QPS -1) unless the file sets it, relying on the API
+// server's priority and fairness.
+func (c *managerConfig) restConfig() (*rest.Config, error) {
+	if c.Kubeconfig == "" {
+		return ctrl.GetConfig()
+	}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: c.Kubeconfig}, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", c.Kubeconfig, err)
+	}
+	if rc.QPS == 0 {
+		rc.QPS = -1
+	}
+	return rc, nil
 }
 
 // managerOptions translates c into the controller-runtime manager's options.

@@ -5,11 +5,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/chathub/chathub/internal/version"
 )
 
 // loadManagerConfig configures the manager the way runManager does, with
@@ -49,9 +55,10 @@ func TestManagerConfig(t *testing.T) {
 		"every flag is read": {
 			args: []string{"--default-chat-image=i", "--watch-namespaces", " team-a, ,team-b ", "--leader-elect",
 				"--leader-election-namespace=ops", "--max-concurrent-reconciles=8", "--metrics-bind-address=0",
-				"--metrics-secure=false", "--health-probe-bind-address=:9090", "--zap-devel"},
+				"--metrics-secure=false", "--health-probe-bind-address=:9090", "--zap-devel", "--kubeconfig=/etc/kube/config"},
 			want: managerConfig{MetricsAddr: "0", ProbeAddr: ":9090", LeaderElect: true, LeaderElectionNamespace: "ops",
-				WatchNamespaces: " team-a, ,team-b ", MaxConcurrentReconciles: 8, DefaultChatImage: "i", DevelopmentLogs: true},
+				WatchNamespaces: " team-a, ,team-b ", MaxConcurrentReconciles: 8, DefaultChatImage: "i", DevelopmentLogs: true,
+				Kubeconfig: "/etc/kube/config"},
 		},
 		"no image at all is a usage error": {
 			wantErr: "usage error: --default-chat-image (or CHATHUB_IMAGE) is required: the image the chat server pods run",
@@ -132,4 +139,86 @@ func TestManagerOptions(t *testing.T) {
 	if o.Metrics.SecureServing || o.Metrics.FilterProvider != nil || o.Cache.DefaultNamespaces != nil {
 		t.Fatalf("metrics %+v, cache %+v; want plain HTTP metrics and every namespace", o.Metrics, o.Cache)
 	}
+}
+
+// writeKubeconfig writes a kubeconfig whose current context names server
+// and returns its path.
+func writeKubeconfig(t *testing.T, server string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "` + server + `"}
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: ctx
+  context: {cluster: c, user: u}
+current-context: ctx
+`
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// --kubeconfig wins over KUBECONFIG; without it, KUBECONFIG is used as
+// before. Not parallel: it sets KUBECONFIG.
+func TestManagerRestConfig(t *testing.T) {
+	t.Setenv("KUBECONFIG", writeKubeconfig(t, "https://127.0.0.1:7001"))
+	flagPath := writeKubeconfig(t, "https://127.0.0.1:7002")
+	for _, tc := range []struct {
+		args     []string
+		wantHost string
+	}{
+		{[]string{"--default-chat-image=i"}, "https://127.0.0.1:7001"},
+		{[]string{"--default-chat-image=i", "--kubeconfig", flagPath}, "https://127.0.0.1:7002"},
+	} {
+		cfg, err := loadManagerConfig(tc.args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := cfg.restConfig()
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if rc.Host != tc.wantHost || rc.BearerToken != "t" || rc.QPS != -1 {
+			t.Errorf("%v: host %q, token %q, QPS %v; want %s, the file's token, no client-side rate limit",
+				tc.args, rc.Host, rc.BearerToken, rc.QPS, tc.wantHost)
+		}
+	}
+	cfg := managerConfig{Kubeconfig: filepath.Join(t.TempDir(), "missing")}
+	if _, err := cfg.restConfig(); err == nil || !strings.Contains(err.Error(), "--kubeconfig "+cfg.Kubeconfig) {
+		t.Fatalf("a missing --kubeconfig file gave %v, want an error naming it", err)
+	}
+}
+
+// The manager's registry, which its /metrics serves, holds
+// chathub_build_info.
+func TestManagerBuildInfo(t *testing.T) {
+	registerBuildInfo()
+	registerBuildInfo() // a second call is harmless
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "chathub_build_info" {
+			continue
+		}
+		labels := map[string]string{}
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		want := version.Get()
+		if labels["version"] != want.Version || labels["commit"] != want.Commit || labels["goversion"] != want.GoVersion ||
+			f.GetMetric()[0].GetGauge().GetValue() != 1 {
+			t.Fatalf("chathub_build_info %v = %v, want the labels of %+v and 1", labels, f.GetMetric()[0].GetGauge().GetValue(), want)
+		}
+		return
+	}
+	t.Fatal("controller-runtime's registry has no chathub_build_info")
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chathub/chathub/internal/version"
 )
 
 // metrics are the chat server's Prometheus collectors, on a private
@@ -68,7 +70,8 @@ func newMetrics() *metrics {
 	}
 	m.registry.MustRegister(m.negotiations, m.events, m.broadcasts, m.refused, m.failures,
 		m.latency, m.broadcastTime, m.pendingClosed,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		version.NewCollector())
 	return m
 }
 

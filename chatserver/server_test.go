@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chathub/chathub/internal/version"
 )
 
 func getBody(t *testing.T, u string) string {
@@ -174,6 +176,7 @@ func TestMetricsCountNegotiationsAndEvents(t *testing.T) {
 		`chathub_chatserver_messages_refused_total{reason="messageTooLong"} 1`,
 		`chathub_chatserver_request_duration_seconds_count{handler="negotiate"} 2`,
 		`chathub_chatserver_broadcast_duration_seconds_count 2`,
+		version.BuildInfoSample(),
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)

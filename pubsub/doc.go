@@ -18,6 +18,7 @@
 //	pubsub/hub: connections, groups, users, send queues, reliable recovery, fan-out
 //	pubsub/protocol, pubsub/settings, pubsub/filter, pubsub/auth: wire format; settings; filters; tokens
 //	webpubsub: the Go client library, whose types the service shares
+//	internal/version: the version and commit stamped at build time (chathub_build_info)
 //
 // In the root package, server.go is the wiring (New, routes, keep-alive, Shutdown),
 // handshake.go the client handshake, session.go the handling of client messages, rest*.go the

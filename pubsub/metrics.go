@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/chathub/chathub/internal/version"
 	"github.com/chathub/chathub/pubsub/hub"
 )
 
@@ -65,6 +66,7 @@ func newMetrics(reg *hub.Registry) *metrics {
 		}, func() float64 { return float64(reg.Hubs()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		version.NewCollector(),
 	)
 	return m
 }

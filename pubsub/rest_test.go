@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chathub/chathub/internal/version"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -445,6 +446,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		"chathub_pubsub_connections 1", `chathub_pubsub_rest_requests_total{code="202",operation="SendToAll"} 1`,
 		"chathub_pubsub_messages_sent_total", `chathub_pubsub_connections_opened_total{protocol="json.webpubsub.azure.v1"} 2`,
 		`chathub_pubsub_connections_closed_total{reason="ClosedByAppServer"} 1`,
+		version.BuildInfoSample(),
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)

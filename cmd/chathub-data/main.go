@@ -11,4 +11,6 @@ package main
 
 import "github.com/chathub/chathub/internal/cli"
 
-func main() { cli.Main("chathub-data", []cli.Command{cli.ChatServer, cli.PubSub}) }
+func main() {
+	cli.Main("chathub-data", []cli.Command{cli.ChatServer, cli.PubSub, cli.VersionCommand("chathub-data")})
+}

@@ -105,11 +105,11 @@ FORCE:
 # idle in a quarter of the memory: make bench-idle).
 $(IMAGES_DIR)/chathub: FORCE
 	@mkdir -p $(IMAGES_DIR)
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(NICE) $(GO) build -trimpath -ldflags "-s -w" -o $@.new .
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(NICE) $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o $@.new .
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 $(IMAGES_DIR)/chathub-data: FORCE
 	@mkdir -p $(IMAGES_DIR)
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(NICE) $(GO) build -trimpath -ldflags "-s -w" -o $@.new ./cmd/chathub-data
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(NICE) $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o $@.new ./cmd/chathub-data
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 $(IMAGES_DIR)/chathub.tar: $(IMAGES_DIR)/chathub $(IMAGES_DIR)/chathub-data $(IMGTOOL)
 	$(IMGTOOL) -o $@ -tag $(IMAGE_TAG) -entrypoint /chathub -user 65532:65532 -nonroot \

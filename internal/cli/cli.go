@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/chathub/chathub/internal/version"
 )
 
 // Command is one subcommand of a chathub binary.
@@ -30,6 +32,23 @@ var (
 	// PubSub is the 'pubsub' subcommand (RunPubSub).
 	PubSub = Command{"pubsub", "Run the PubSub service: ChatHub's own Azure Web PubSub-compatible service", RunPubSub}
 )
+
+// VersionCommand returns the 'version' subcommand of the binary called
+// name: it prints "<name> <version> (commit <commit>, <go version>,
+// <os>/<arch>)" to stdout.
+func VersionCommand(name string) Command {
+	return Command{"version", "Print the version, git commit and Go version", func(_ context.Context, args []string) error {
+		if len(args) > 0 {
+			switch args[0] {
+			case "-h", "-help", "--help":
+				_, _ = fmt.Printf("Usage: %s version\n\nPrint the version, git commit and Go version of %s.\n", name, name)
+				return flag.ErrHelp
+			}
+			return fmt.Errorf("%w: unexpected arguments %q", ErrUsage, args)
+		}
+		return version.Print(os.Stdout, name)
+	}}
+}
 
 // ErrUsage marks a command-line mistake; Main exits 2 for it.
 var ErrUsage = errors.New("usage error")
