@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chathub/chathub/internal/proc"
 )
 
 // These tests run the real `chathub chatserver` process: descriptors and
@@ -124,11 +126,11 @@ func (p *chatProcess) healthz(t *testing.T) {
 // openFiles counts the descriptors the process holds (Linux).
 func (p *chatProcess) openFiles(t *testing.T) int {
 	t.Helper()
-	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid))
+	n, err := proc.OpenFiles(p.pid)
 	if err != nil {
-		t.Skipf("cannot count descriptors: %v", err)
+		t.Fatal(err)
 	}
-	return len(entries)
+	return n
 }
 
 // openSlow opens n connections to addr and writes prefix on each.

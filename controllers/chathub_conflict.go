@@ -207,8 +207,9 @@ func (r *ChatHubReconciler) standDownFrom(ctx context.Context, hub, owner *chatv
 // reports whether the URL is known to be gone, without writing.
 func (r *ChatHubReconciler) withdraw(ctx context.Context, hub, owner *chatv1.ChatHub, src connectionSource, conn *connection) (bool, error) {
 	var urls []string
+	owners := append(previousHandlers(owner), EventHandlerURL(owner))
 	for _, u := range previousHandlers(hub) {
-		if u != EventHandlerURL(owner) && !slices.Contains(previousHandlers(owner), u) && !slices.Contains(urls, u) {
+		if !slices.Contains(owners, u) && !slices.Contains(urls, u) {
 			urls = append(urls, u)
 		}
 	}

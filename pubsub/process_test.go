@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chathub/chathub/internal/proc"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -54,23 +55,15 @@ func startPubSubProcess(t *testing.T, maxFiles int, args ...string) *pubsubProce
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &syncWriter{w: &stderr}
+	stderr := &proc.SyncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		proc.Stop(cmd, os.Interrupt, 15*time.Second)
 		if t.Failed() {
-			t.Logf("chathub-data pubsub log:\n%s", cmd.Stderr.(*syncWriter).String())
+			t.Logf("chathub-data pubsub log:\n%s", stderr.String())
 		}
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
@@ -87,24 +80,6 @@ func startPubSubProcess(t *testing.T, maxFiles int, args ...string) *pubsubProce
 		t.Fatalf("GET /healthz: %v", got)
 	}
 	return p
-}
-
-// syncWriter is a writer safe for the process's stderr copier and the test.
-type syncWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }
 
 // health GETs path on a new connection and returns nil for a 200. The client gives up after
@@ -148,11 +123,11 @@ func (p *pubsubProcess) metric(t *testing.T, name string) float64 {
 // openFiles returns the number of descriptors the process has open.
 func (p *pubsubProcess) openFiles(t *testing.T) int {
 	t.Helper()
-	fds, err := os.ReadDir("/proc/" + strconv.Itoa(p.pid) + "/fd")
+	n, err := proc.OpenFiles(p.pid)
 	if err != nil {
-		t.Skipf("cannot count the process's descriptors: %v", err)
+		t.Fatal(err)
 	}
-	return len(fds)
+	return n
 }
 
 // parallelDo runs fn(i) for i in [0, n) on workers goroutines.

@@ -3,7 +3,6 @@
 package pubsub
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,12 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/chathub/chathub/internal/proc"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -250,24 +249,6 @@ func TestRunCommandDeliversTheFirstUserEventAndReloadsTheSettingsFile(t *testing
 	}
 }
 
-// syncBuffer is a log destination safe for the service's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestReloaderKeepsTheLastGoodFilesAndWarnsOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -284,7 +265,7 @@ func TestReloaderKeepsTheLastGoodFilesAndWarnsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs proc.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	e := newEnv(t, func(c *Config) { c.AccessKeys, c.Settings = keys, store })
 	r := newReloader(&cfg, keys, e.srv, store, logger)

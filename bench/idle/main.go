@@ -35,6 +35,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chathub/chathub/internal/proc"
 )
 
 // binary is one binary under test.
@@ -256,17 +258,7 @@ func freeAddr() (string, error) {
 	return addr, ln.Close()
 }
 
-func stop(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
+func stop(cmd *exec.Cmd) { proc.Stop(cmd, syscall.SIGTERM, 15*time.Second) }
 
 func waitOK(ctx context.Context, url string) error {
 	var last error

@@ -6,7 +6,6 @@ package compat
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"github.com/chathub/chathub/webpubsub"
+
+	"github.com/chathub/chathub/internal/proc"
 )
 
 // accessKey is the key the service under test runs with (test-only, never a real secret).
@@ -119,7 +120,7 @@ func startService(t *testing.T) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &proc.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting chathub pubsub: %v", err)
@@ -203,7 +204,7 @@ type nodeScript struct {
 	name   string
 	lines  chan map[string]any
 	stdin  io.WriteCloser
-	stderr *syncBuffer
+	stderr *proc.SyncBuffer
 	done   chan struct{} // closed when the script has exited
 }
 
@@ -224,7 +225,7 @@ func startNode(t *testing.T, script string, env map[string]string) *nodeScript {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &nodeScript{name: script, lines: make(chan map[string]any, 256), stdin: stdin, stderr: &syncBuffer{}, done: make(chan struct{})}
+	n := &nodeScript{name: script, lines: make(chan map[string]any, 256), stdin: stdin, stderr: &proc.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = n.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting node %s: %v", script, err)
@@ -285,24 +286,6 @@ func (n *nodeScript) expectOK(t *testing.T, timeout time.Duration) {
 			return
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // redact hides the test access key should a log ever contain it.
