@@ -18,10 +18,4 @@ var commands = []cli.Command{
 	cli.VersionCommand("chathub"),
 }
 
-// The shell's names, as the manager's files use them.
-var (
-	configure = cli.Configure
-	errUsage  = cli.ErrUsage
-)
-
 func main() { cli.Main("chathub", commands) }

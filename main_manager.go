@@ -19,6 +19,7 @@ import (
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/controllers"
+	"github.com/chathub/chathub/internal/cli"
 	"github.com/chathub/chathub/internal/version"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -37,7 +38,7 @@ func registerBuildInfo() {
 func runManager(ctx context.Context, args []string) error {
 	cfg := defaultManagerConfig()
 	cfg.LoadEnv(os.Getenv)
-	if err := configure("manager", args, &cfg); err != nil {
+	if err := cli.Configure("manager", args, &cfg); err != nil {
 		return err
 	}
 	ctrl.SetLogger(zap.New(zap.UseDevMode(cfg.DevelopmentLogs)))

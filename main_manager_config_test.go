@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/chathub/chathub/internal/cli"
 	"github.com/chathub/chathub/internal/version"
 )
 
@@ -23,7 +24,7 @@ import (
 func loadManagerConfig(args []string, env map[string]string) (managerConfig, error) {
 	cfg := defaultManagerConfig()
 	cfg.LoadEnv(func(k string) string { return env[k] })
-	return cfg, configure("manager", args, &cfg)
+	return cfg, cli.Configure("manager", args, &cfg)
 }
 
 func TestManagerConfig(t *testing.T) {
@@ -79,7 +80,7 @@ func TestManagerConfig(t *testing.T) {
 			t.Parallel()
 			got, err := loadManagerConfig(tc.args, map[string]string{envChatImage: tc.env})
 			if tc.wantErr != "" {
-				if !errors.Is(err, errUsage) || err.Error() != tc.wantErr {
+				if !errors.Is(err, cli.ErrUsage) || err.Error() != tc.wantErr {
 					t.Fatalf("err = %v, want the usage error %q", err, tc.wantErr)
 				}
 				return
@@ -97,7 +98,7 @@ func TestManagerConfig(t *testing.T) {
 // runManager stops at the configuration before it touches Kubernetes.
 func TestRunManagerRejectsBadFlags(t *testing.T) {
 	t.Setenv(envChatImage, "")
-	if err := runManager(t.Context(), []string{"--max-concurrent-reconciles=4"}); !errors.Is(err, errUsage) {
+	if err := runManager(t.Context(), []string{"--max-concurrent-reconciles=4"}); !errors.Is(err, cli.ErrUsage) {
 		t.Fatalf("got %v, want the usage error for the missing image", err)
 	}
 }
