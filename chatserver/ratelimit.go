@@ -5,6 +5,8 @@ package chatserver
 import (
 	"sync"
 	"time"
+
+	"github.com/chathub/chathub/internal/tokenbucket"
 )
 
 // userLimiter is a token bucket per user id: each user may send burst
@@ -16,20 +18,15 @@ type userLimiter struct {
 	burst float64
 
 	mu        sync.Mutex
-	buckets   map[string]*bucket
+	buckets   map[string]*tokenbucket.Bucket
 	sweepSize int // the map is swept of full buckets when it grows past this
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
 }
 
 // minSweepSize is the map size below which full buckets are kept.
 const minSweepSize = 1024
 
 func newUserLimiter(rate float64, burst int) *userLimiter {
-	return &userLimiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}, sweepSize: minSweepSize}
+	return &userLimiter{rate: rate, burst: float64(burst), buckets: map[string]*tokenbucket.Bucket{}, sweepSize: minSweepSize}
 }
 
 // allow takes one token from user's bucket at now and reports whether there
@@ -45,30 +42,18 @@ func (l *userLimiter) allow(user string, now time.Time) bool {
 		if len(l.buckets) >= l.sweepSize {
 			l.sweep(now)
 		}
-		b = &bucket{tokens: l.burst, last: now}
+		nb := tokenbucket.New(l.burst, now)
+		b = &nb
 		l.buckets[user] = b
 	}
-	l.refill(b, now)
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-func (l *userLimiter) refill(b *bucket, now time.Time) {
-	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
-		b.tokens = min(l.burst, b.tokens+elapsed*l.rate)
-		b.last = now
-	}
+	return b.Take(l.rate, l.burst, now)
 }
 
 // sweep forgets the users whose buckets are full again (a new bucket starts
 // full, so forgetting them changes nothing) and sets the next sweep size.
 func (l *userLimiter) sweep(now time.Time) {
 	for user, b := range l.buckets {
-		l.refill(b, now)
-		if b.tokens >= l.burst {
+		if b.Full(l.rate, l.burst, now) {
 			delete(l.buckets, user)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/chathub/chathub/internal/tokenbucket"
 	"github.com/chathub/chathub/pubsub/hub"
 	"github.com/chathub/chathub/pubsub/protocol"
 )
@@ -101,30 +102,20 @@ func classifyReadError(err error) (recoverable bool, reason string) {
 	return true, ReasonConnectionLost
 }
 
-// bucket is a token bucket limiting one socket's data frames. It is used by the socket's
-// reader goroutine only.
+// bucket limits one socket's data frames. It is used by the socket's reader goroutine only.
 type bucket struct {
-	rate, burst, tokens float64 // rate 0 => no limit
-	last                time.Time
+	rate, burst float64 // rate 0 => no limit
+	b           tokenbucket.Bucket
 }
 
 func newBucket(rate float64, burst int) bucket {
 	if rate <= 0 {
 		return bucket{}
 	}
-	return bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+	return bucket{rate: rate, burst: float64(burst), b: tokenbucket.New(float64(burst), time.Now())}
 }
 
 // take reports whether a frame arriving at now is within the limit, and counts it.
 func (b *bucket) take(now time.Time) bool {
-	if b.rate == 0 {
-		return true
-	}
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.rate == 0 || b.b.Take(b.rate, b.burst, now)
 }
