@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chathub/chathub/chatserver/auth"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -93,6 +94,8 @@ type Config struct {
 	// MaxPendingConnections bounds the connections that have not yet sent a
 	// complete request; beyond it the oldest of them is closed.
 	MaxPendingConnections int
+	// Auth is how the chat learns who is speaking (--auth and its flags).
+	Auth auth.Config
 }
 
 // DefaultConfig returns the configuration used when nothing overrides it.
@@ -113,6 +116,7 @@ func DefaultConfig() Config {
 		ReadBodyTimeout:       30 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		MaxPendingConnections: 256,
+		Auth:                  auth.DefaultConfig(),
 	}
 }
 
@@ -151,6 +155,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle keep-alive connection stays open")
 	fs.IntVar(&c.MaxPendingConnections, "max-pending-connections", c.MaxPendingConnections,
 		"connections that have not yet sent a complete request; beyond it the oldest is closed")
+	c.Auth.BindFlags(fs)
 }
 
 // Validate reports the first problem with c as one sentence. It parses the
@@ -198,6 +203,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPendingConnections < 1 {
 		return fmt.Errorf("the pending connection limit (--max-pending-connections) must be at least 1, not %d", c.MaxPendingConnections)
+	}
+	if err := c.Auth.Validate(); err != nil {
+		return err
 	}
 	if c.Embedded {
 		// The embedded service supplies its own connection string.

@@ -35,7 +35,7 @@ func newMetrics() *metrics {
 		registry: prometheus.NewRegistry(),
 		negotiations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "negotiations_total",
-			Help: "Client access URLs requested from /negotiate, by result (ok, bad_request, error).",
+			Help: "Client access URLs requested from /negotiate, by result (ok, bad_request, refused: sign-in refused, error).",
 		}, []string{"result"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "events_total",

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/chathub/chathub/chatserver/auth"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -19,6 +20,9 @@ import (
 // the tutorial's page expects.
 type negotiateResponse struct {
 	URL string `json:"url"`
+	// User is the user id the token carries: the name the UI shows as
+	// signed in (with --auth header or oidc it is not the page's choice).
+	User string `json:"user"`
 }
 
 // validateUserID checks a user id from /negotiate. The messages are shown to
@@ -63,16 +67,26 @@ func (s *Server) serveNegotiate(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	ids, ok := r.URL.Query()["id"]
-	if !ok || len(ids) == 0 {
-		s.metrics.negotiations.WithLabelValues("bad_request").Inc()
-		httpError(w, http.StatusBadRequest, "missing user id")
+	id, err := s.auth.Identify(r)
+	if err != nil {
+		result := "refused"
+		if ae := (*auth.Error)(nil); errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			result = "bad_request"
+		}
+		s.metrics.negotiations.WithLabelValues(result).Inc()
+		writeAuthError(w, err)
 		return
 	}
-	id := ids[0]
 	if err := validateUserID(id); err != nil {
 		s.metrics.negotiations.WithLabelValues("bad_request").Inc()
-		httpError(w, http.StatusBadRequest, err.Error())
+		if s.auth.Mode() == auth.ModeAnonymous {
+			httpError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		// The name came from the proxy or the provider: the user cannot
+		// change it here, the administrator can.
+		s.log.Warn("Refused a signed-in user whose id cannot be a chat name", "mode", string(s.auth.Mode()), "reason", err.Error())
+		httpError(w, http.StatusForbidden, "your user name from the sign-in cannot be used in the chat: "+err.Error())
 		return
 	}
 	svc := s.creds.current()
@@ -101,7 +115,34 @@ func (s *Server) serveNegotiate(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("Issued a client access URL", "hub", s.cfg.Hub, "user", id)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(negotiateResponse{URL: u})
+	_ = json.NewEncoder(w).Encode(negotiateResponse{URL: u, User: id})
+}
+
+// serveAuthConfig answers GET /auth/config: how the UI signs in (the
+// mode, the user a trusted proxy named, or the OIDC client settings).
+func (s *Server) serveAuthConfig(w http.ResponseWriter, r *http.Request) {
+	cc, err := s.auth.ClientConfig(r)
+	if err != nil {
+		writeAuthError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(cc)
+}
+
+// writeAuthError answers a refused sign-in with its status, challenge and
+// sentence.
+func writeAuthError(w http.ResponseWriter, err error) {
+	var ae *auth.Error
+	if !errors.As(err, &ae) {
+		httpError(w, http.StatusInternalServerError, "cannot check who is signing in")
+		return
+	}
+	if ae.Challenge != "" {
+		w.Header().Set("WWW-Authenticate", ae.Challenge)
+	}
+	httpError(w, ae.Status, ae.Message)
 }
 
 // onRequestOrigin moves a client access URL onto the origin the request

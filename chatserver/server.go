@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/chathub/chathub/chatserver/auth"
 	"github.com/chathub/chathub/chatserver/ui"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -38,6 +40,7 @@ type Server struct {
 	creds          *credentials
 	ready          *readiness
 	limiter        *userLimiter
+	auth           *auth.Authenticator
 	handler        http.Handler
 	// internal serves /eventhandler and /metrics when cfg.InternalListen is
 	// set; nil otherwise (handler serves them).
@@ -76,6 +79,9 @@ func New(cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.creds = creds
+	if s.auth, err = auth.New(cfg.Auth, auth.Options{Logger: s.log, Now: s.now}); err != nil {
+		return nil, err
+	}
 	s.ready = &readiness{ttl: cfg.ReadyCacheTTL, now: s.now, check: func(ctx context.Context) error {
 		return s.creds.current().client.Health(ctx)
 	}}
@@ -117,10 +123,11 @@ func (s *Server) buildService(cs *webpubsub.ConnectionString) (*service, error) 
 func (s *Server) routes() (public, internal http.Handler) {
 	mux := http.NewServeMux()
 	static := http.FileServerFS(ui.FS())
-	mux.Handle("GET /{$}", s.metrics.timed("ui", withUIHeaders(static)))
-	mux.Handle("GET /app.css", s.metrics.timed("ui", withUIHeaders(static)))
-	mux.Handle("GET /app.js", s.metrics.timed("ui", withUIHeaders(static)))
+	mux.Handle("GET /{$}", s.metrics.timed("ui", s.withUIHeaders(static)))
+	mux.Handle("GET /app.css", s.metrics.timed("ui", s.withUIHeaders(static)))
+	mux.Handle("GET /app.js", s.metrics.timed("ui", s.withUIHeaders(static)))
 	mux.Handle("/negotiate", s.metrics.timed("negotiate", http.HandlerFunc(s.serveNegotiate)))
+	mux.Handle("GET /auth/config", s.metrics.timed("negotiate", http.HandlerFunc(s.serveAuthConfig)))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /readyz", s.serveReadyz)
 	if s.cfg.ProxyClient {
@@ -152,9 +159,13 @@ func (s *Server) InternalHandler() http.Handler { return s.internal }
 // ServiceEndpoint returns the endpoint of the Web PubSub service in use.
 func (s *Server) ServiceEndpoint() string { return s.creds.current().conn.Endpoint.String() }
 
-// Watch reloads the connection string file until ctx ends (no-op without a
-// file). Run calls it; tests that serve Handler directly may too.
-func (s *Server) Watch(ctx context.Context) { s.creds.watch(ctx) }
+// Watch reloads the connection string file and, with --auth oidc,
+// discovers the identity provider, until ctx ends. Run calls it; tests that
+// serve Handler directly may too.
+func (s *Server) Watch(ctx context.Context) {
+	go s.auth.Run(ctx)
+	s.creds.watch(ctx)
+}
 
 // Run serves on ln until ctx is cancelled, then shuts down gracefully: it
 // stops accepting, lets in-flight requests (webhooks) finish within
@@ -186,7 +197,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handle
 		servers = append(servers, s.httpServer(s.internal, base))
 		listeners = append(listeners, internal)
 	}
-	go s.creds.watch(ctx)
+	go s.Watch(ctx)
 	errc := make(chan error, len(servers))
 	for i, hs := range servers {
 		go func() { errc <- hs.Serve(listeners[i]) }()
@@ -252,12 +263,15 @@ func (s *Server) httpServer(handler http.Handler, base context.Context) *http.Se
 }
 
 // withUIHeaders adds the page's security headers: only this origin's
-// scripts and styles, WebSockets anywhere (the service may be elsewhere).
-func withUIHeaders(next http.Handler) http.Handler {
+// scripts and styles, WebSockets anywhere (the service may be elsewhere),
+// and fetches to this origin and, with --auth oidc, the provider's token
+// endpoint.
+func (s *Server) withUIHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		connect := strings.Join(append([]string{"'self'"}, s.auth.ConnectOrigins()...), " ")
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
-			"img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+			"img-src 'self' data:; connect-src "+connect+" ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-cache")

@@ -7,7 +7,7 @@ chromium: ## Install Debian's chromium for the chat server's browser test.
 TOOLS += chromium
 
 .PHONY: test-chat
-test-chat: chromium ## Run only the chat server's tests (handlers, integration, headless browser) with -race.
+test-chat: chromium oauth2-proxy ## Run only the chat server's tests (handlers, integration, headless browser) with -race.
 	$(GO) test -race -count=1 $(GOTESTFLAGS) ./chatserver/...
 
 # Flags for bin/chat-bench, e.g. BENCH_CHAT_ARGS="-n 100 -rate 100 -skip-baseline".
@@ -17,3 +17,22 @@ BENCH_CHAT_ARGS ?= -n 100,1000 -rate 50,10
 bench-chat: npm build ## Benchmark the chat server against the Node.js baseline (not part of make test).
 	$(GO) build -o $(LOCALBIN)/chat-bench ./bench/chat
 	nice $(LOCALBIN)/chat-bench -chathub $(LOCALBIN)/chathub $(BENCH_CHAT_ARGS)
+
+# oauth2-proxy, the authenticating proxy in front of the chat in the test of
+# `--auth header` (chatserver/auth_proxy_test.go). Built from the Go module proxy.
+OAUTH2_PROXY_VERSION ?= v7.15.6
+OAUTH2_PROXY ?= $(LOCALBIN)/oauth2-proxy
+export OAUTH2_PROXY
+
+.PHONY: oauth2-proxy
+oauth2-proxy: $(OAUTH2_PROXY) ## Build oauth2-proxy into bin/ (the --auth header test).
+$(OAUTH2_PROXY): $(LOCALBIN)/oauth2-proxy-$(OAUTH2_PROXY_VERSION)
+	ln -sf $(notdir $<) $@
+$(LOCALBIN)/oauth2-proxy-$(OAUTH2_PROXY_VERSION):
+	@mkdir -p $(LOCALBIN)
+	@set -e; tmp=$$(mktemp -d); echo "Building oauth2-proxy $(OAUTH2_PROXY_VERSION)"; \
+		GOBIN=$$tmp CGO_ENABLED=0 nice $(GO) install -trimpath -ldflags "-s -w" \
+			github.com/oauth2-proxy/oauth2-proxy/v7@$(OAUTH2_PROXY_VERSION); \
+		mv $$tmp/oauth2-proxy $@; rm -rf $$tmp
+
+TOOLS += oauth2-proxy

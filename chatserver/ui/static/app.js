@@ -11,13 +11,21 @@
     joinView: $('join-view'), joinForm: $('join-form'), name: $('name'), joinError: $('join-error'),
     join: $('join'), chatView: $('chat-view'), messages: $('messages'), composer: $('composer'),
     message: $('message'), send: $('send'), counter: $('counter'), status: $('status'),
-    statusText: $('status-text'), me: $('me'), leave: $('leave')
+    statusText: $('status-text'), me: $('me'), leave: $('leave'),
+    joinTitle: $('join-title'), joinHint: $('join-hint'), nameLabel: $('name-label')
   };
   var maxChars = parseInt(els.composer.getAttribute('data-max-chars'), 10) || 4000;
 
   // gen changes on every join and leave, so late answers of an earlier
   // session are ignored.
   var state = { user: '', ws: null, leaving: false, attempt: 0, timer: null, tick: null, connected: false, gen: 0 };
+
+  // How this page learns who is speaking (GET auth/config): anonymous (the
+  // name typed here), header (an authenticating proxy signed the user in) or
+  // oidc (this page signs in with the provider: authorization code + PKCE,
+  // the ID token kept in memory only). 'unknown' until the server answered.
+  var FLOW_KEY = 'chathub.signin';
+  var auth = { mode: 'unknown', config: null, token: '' };
 
   function charCount(s) { return Array.from(s).length; }
 
@@ -146,9 +154,12 @@
     if (state.leaving) { return; }
     var gen = state.gen;
     setStatus(state.attempt ? 'reconnecting' : 'connecting', state.attempt ? 'Reconnecting…' : 'Connecting…');
-    fetch('negotiate?id=' + encodeURIComponent(state.user), { cache: 'no-store' })
+    var req = auth.mode === 'anonymous' ? fetch('negotiate?id=' + encodeURIComponent(state.user), { cache: 'no-store' })
+      : fetch('negotiate', { cache: 'no-store', headers: auth.token ? { Authorization: 'Bearer ' + auth.token } : {} });
+    req
       .then(function (res) {
-        if (res.status === 400) {
+        if (res.status === 400 || res.status === 401 || res.status === 403) {
+          if (res.status === 401) { auth.token = ''; }
           return res.text().then(function (t) { throw { fatal: true, message: t.trim() || 'The server refused this name.' }; });
         }
         if (!res.ok) { throw new Error('negotiate failed: HTTP ' + res.status); }
@@ -156,6 +167,7 @@
       })
       .then(function (body) {
         if (state.leaving || gen !== state.gen) { return; }
+        if (typeof body.user === 'string' && body.user && body.user !== state.user) { showMe(body.user); }
         var ws = new WebSocket(body.url, SUBPROTOCOL);
         state.ws = ws;
         ws.onmessage = onFrame;
@@ -173,19 +185,22 @@
       });
   }
 
-  function join(ev) {
-    ev.preventDefault();
-    var name = els.name.value.trim();
-    var problem = validName(name);
-    els.joinError.textContent = problem;
-    if (problem) { els.name.focus(); return; }
+  function showMe(name) {
     state.user = name;
+    els.me.textContent = name ? 'Signed in as ' + name : 'Signing in…';
+    els.me.title = els.me.textContent;
+    els.me.hidden = false;
+  }
+
+  // enter shows the chat as user (empty until /negotiate names the signed-in
+  // user) and connects.
+  function enter(name) {
+    showMe(name);
     state.gen++;
     state.leaving = false;
     state.attempt = 0;
-    els.me.textContent = 'Signed in as ' + name;
-    els.me.hidden = false;
-    els.leave.hidden = false;
+    els.leave.hidden = auth.mode === 'header';
+    els.leave.textContent = auth.mode === 'oidc' ? 'Sign out' : 'Leave';
     els.joinView.hidden = true;
     els.chatView.hidden = false;
     showEmpty();
@@ -194,17 +209,146 @@
     connect();
   }
 
+  function join(ev) {
+    ev.preventDefault();
+    if (auth.mode === 'oidc') { beginSignIn(); return; }
+    if (auth.mode !== 'anonymous') { location.reload(); return; }
+    var name = els.name.value.trim();
+    var problem = validName(name);
+    els.joinError.textContent = problem;
+    if (problem) { els.name.focus(); return; }
+    enter(name);
+  }
+
   function leave() {
     state.gen++;
     state.leaving = true;
     clearTimers();
     if (state.ws) { var ws = state.ws; state.ws = null; ws.close(1000); }
     setStatus('offline', 'Offline');
+    if (auth.mode === 'oidc') { auth.token = ''; } // signing out forgets the token
     els.me.hidden = true;
     els.leave.hidden = true;
     els.chatView.hidden = true;
     els.joinView.hidden = false;
-    els.name.focus();
+    if (auth.mode === 'anonymous') { els.name.focus(); } else { els.join.focus(); }
+  }
+
+  // --- Sign-in -------------------------------------------------------------
+
+  function b64url(bytes) {
+    var s = '';
+    for (var i = 0; i < bytes.length; i++) { s += String.fromCharCode(bytes[i]); }
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function randomToken() {
+    var a = new Uint8Array(32);
+    crypto.getRandomValues(a);
+    return b64url(a);
+  }
+
+  function redirectURI() { return location.origin + location.pathname; }
+
+  // jwtClaims decodes a JWT's payload (not verified: the chat server
+  // verifies the token; the page only checks the nonce of its own sign-in).
+  function jwtClaims(token) {
+    try {
+      var p = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      return JSON.parse(decodeURIComponent(Array.prototype.map.call(atob(p), function (c) {
+        return '%' + ('00' + c.charCodeAt(0).toString(16)).slice(-2);
+      }).join('')));
+    } catch (e) { return null; }
+  }
+
+  // showSignIn turns the join form into a sign-in button (no name field:
+  // the name comes from the sign-in), with an optional problem.
+  function showSignIn(title, hint, button, problem) {
+    els.joinTitle.textContent = title;
+    els.joinHint.textContent = hint;
+    els.nameLabel.hidden = true;
+    els.name.hidden = true;
+    els.join.textContent = button;
+    els.joinError.textContent = problem || '';
+    els.join.focus();
+  }
+
+  // beginSignIn sends the browser to the provider with a fresh state, nonce
+  // and PKCE verifier; only those wait in sessionStorage for the way back.
+  function beginSignIn() {
+    var cc = auth.config;
+    var flow = { state: randomToken(), verifier: randomToken(), nonce: randomToken() };
+    sessionStorage.setItem(FLOW_KEY, JSON.stringify(flow));
+    els.join.disabled = true;
+    crypto.subtle.digest('SHA-256', new TextEncoder().encode(flow.verifier)).then(function (hash) {
+      var q = new URLSearchParams({
+        response_type: 'code', client_id: cc.clientId, redirect_uri: redirectURI(), scope: cc.scope,
+        state: flow.state, nonce: flow.nonce, code_challenge: b64url(new Uint8Array(hash)), code_challenge_method: 'S256'
+      });
+      location.assign(cc.authorizationEndpoint + (cc.authorizationEndpoint.indexOf('?') < 0 ? '?' : '&') + q.toString());
+    }).catch(function () {
+      els.join.disabled = false;
+      els.joinError.textContent = 'This browser cannot sign in here (the page needs https).';
+    });
+  }
+
+  // finishSignIn completes the provider's redirect back: checks the state,
+  // exchanges the code (with the PKCE verifier) for tokens at the token
+  // endpoint and keeps the ID token in memory.
+  function finishSignIn(q) {
+    var flow = null;
+    try { flow = JSON.parse(sessionStorage.getItem(FLOW_KEY) || 'null'); } catch (e) { flow = null; }
+    sessionStorage.removeItem(FLOW_KEY);
+    history.replaceState(null, '', redirectURI());
+    var failed = function (msg) { showSignIn('Sign in to chat', 'This chat uses your organisation’s sign-in.', 'Sign in', msg); };
+    if (q.get('error')) { failed('The sign-in was refused: ' + (q.get('error_description') || q.get('error'))); return; }
+    if (!flow || flow.state !== q.get('state')) { failed('That sign-in did not start on this page. Please sign in again.'); return; }
+    var body = new URLSearchParams({
+      grant_type: 'authorization_code', code: q.get('code') || '', redirect_uri: redirectURI(),
+      client_id: auth.config.clientId, code_verifier: flow.verifier
+    });
+    fetch(auth.config.tokenEndpoint, { method: 'POST', body: body, cache: 'no-store', credentials: 'omit' })
+      .then(function (res) {
+        if (!res.ok) { throw new Error('the identity provider answered HTTP ' + res.status); }
+        return res.json();
+      })
+      .then(function (tr) {
+        if (!tr || typeof tr.id_token !== 'string') { throw new Error('the identity provider sent no ID token'); }
+        var claims = jwtClaims(tr.id_token);
+        if (!claims || claims.nonce !== flow.nonce) { throw new Error('the ID token was not issued for this sign-in'); }
+        auth.token = tr.id_token;
+        enter('');
+      })
+      .catch(function (err) { failed('Sign-in failed: ' + err.message); });
+  }
+
+  // start asks the server how to sign in and sets the page up for it.
+  function start() {
+    fetch('auth/config', { cache: 'no-store' })
+      .then(function (res) {
+        if (!res.ok) { return res.text().then(function (t) { throw new Error(t.trim() || 'HTTP ' + res.status); }); }
+        return res.json();
+      })
+      .then(function (cc) {
+        auth.config = cc;
+        auth.mode = cc.mode;
+        if (cc.mode === 'header') {
+          showSignIn('Not signed in', 'This chat is signed in through your organisation’s proxy.', 'Try again',
+            cc.user ? '' : cc.error || 'The proxy did not say who you are.');
+          if (cc.user) { enter(cc.user); }
+        } else if (cc.mode === 'oidc') {
+          showSignIn('Sign in to chat', 'This chat uses your organisation’s sign-in.', 'Sign in', '');
+          var q = new URLSearchParams(location.search);
+          if (q.get('code') || q.get('error')) { finishSignIn(q); }
+        } else {
+          auth.mode = 'anonymous';
+          els.name.focus();
+        }
+      })
+      .catch(function (err) {
+        auth.mode = 'unknown';
+        els.joinError.textContent = 'The chat server cannot be reached (' + err.message + '). Try again in a moment.';
+      });
   }
 
   function updateCounter() {
@@ -235,5 +379,5 @@
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { send(ev); }
   });
   setStatus('offline', 'Offline');
-  els.name.focus();
+  start();
 })();
