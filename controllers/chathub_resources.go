@@ -345,11 +345,40 @@ func chatServerArgs(hub *chatv1.ChatHub) []string {
 	if rl := hub.Spec.Server.MessageRateLimit; rl.Burst != nil {
 		args = append(args, "--user-message-burst", strconv.Itoa(int(*rl.Burst)))
 	}
+	args = append(args, authArgs(hub.Spec.Auth)...)
 	src := sourceFor(hub)
 	if src.InternalEventHandler() != nil {
 		args = append(args, "--internal-listen", ":"+strconv.Itoa(ChatServerInternalPort))
 	}
 	return append(args, src.ChatServerArgs()...)
+}
+
+// authArgs are the chat server's sign-in flags for spec.auth (none for
+// anonymous, the chat server's default).
+func authArgs(a *chatv1.AuthSpec) []string {
+	switch {
+	case a == nil:
+		return nil
+	case a.Mode == chatv1.AuthHeader && a.Header != nil:
+		args := []string{"--auth", string(a.Mode), "--trusted-proxies", strings.Join(a.Header.TrustedProxies, ",")}
+		if a.Header.Name != "" {
+			args = append(args, "--auth-header", a.Header.Name)
+		}
+		return args
+	case a.Mode == chatv1.AuthOIDC && a.OIDC != nil:
+		args := []string{"--auth", string(a.Mode), "--oidc-issuer-url", a.OIDC.IssuerURL, "--oidc-client-id", a.OIDC.ClientID}
+		if a.OIDC.Audience != "" {
+			args = append(args, "--oidc-audience", a.OIDC.Audience)
+		}
+		if a.OIDC.UserClaim != "" {
+			args = append(args, "--oidc-user-claim", a.OIDC.UserClaim)
+		}
+		if len(a.OIDC.Scopes) > 0 {
+			args = append(args, "--oidc-scopes", strings.Join(a.OIDC.Scopes, " "))
+		}
+		return args
+	}
+	return nil
 }
 
 // chatServerPorts are the chat server container's ports: http, and internal

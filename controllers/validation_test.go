@@ -107,6 +107,56 @@ func TestCreateValidation(t *testing.T) {
 			mutate: func(h *chatv1.ChatHub) { h.Spec.Server.Replicas = ptr.To[int32](101) },
 			want:   "should be less than or equal to 100",
 		},
+		"header sign-in without its proxies is refused": {
+			mutate: func(h *chatv1.ChatHub) { h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthHeader} },
+			want:   "auth.mode header needs auth.header with the trustedProxies",
+		},
+		"a trusted proxy range covering every address is refused": {
+			mutate: func(h *chatv1.ChatHub) {
+				h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthHeader, Header: &chatv1.HeaderAuth{TrustedProxies: []string{"10.0.0.1", "0.0.0.0/0"}}}
+			},
+			want: "must not contain a range covering every address",
+		},
+		"a trusted proxy that is a host name is refused": {
+			mutate: func(h *chatv1.ChatHub) {
+				h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthHeader, Header: &chatv1.HeaderAuth{TrustedProxies: []string{"proxy.example.com"}}}
+			},
+			want: "auth.header.trustedProxies must be IP addresses or CIDR ranges",
+		},
+		"a user header with a space is refused": {
+			mutate: func(h *chatv1.ChatHub) {
+				h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthHeader, Header: &chatv1.HeaderAuth{Name: "X User", TrustedProxies: []string{"127.0.0.1"}}}
+			},
+			want: "auth.header.name must be a header name",
+		},
+		"oidc settings with header sign-in are refused": {
+			mutate: func(h *chatv1.ChatHub) {
+				h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthHeader, Header: &chatv1.HeaderAuth{TrustedProxies: []string{"127.0.0.1"}},
+					OIDC: &chatv1.OIDCAuth{IssuerURL: "https://idp.example.com", ClientID: "chat"}}
+			},
+			want: "auth.oidc is used only with auth.mode oidc",
+		},
+		"oidc sign-in without its provider is refused": {
+			mutate: func(h *chatv1.ChatHub) { h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthOIDC} },
+			want:   "auth.mode oidc needs auth.oidc with issuerURL and clientID",
+		},
+		"a plain http issuer is refused": {
+			mutate: func(h *chatv1.ChatHub) {
+				h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthOIDC, OIDC: &chatv1.OIDCAuth{IssuerURL: "http://idp.example.com", ClientID: "chat"}}
+			},
+			want: "auth.oidc.issuerURL must be an https URL without a query",
+		},
+		"scopes without openid are refused": {
+			mutate: func(h *chatv1.ChatHub) {
+				h.Spec.Auth = &chatv1.AuthSpec{Mode: chatv1.AuthOIDC, OIDC: &chatv1.OIDCAuth{
+					IssuerURL: "https://idp.example.com/realms/chat", ClientID: "chat", Scopes: []string{"profile"}}}
+			},
+			want: "auth.oidc.scopes must include openid",
+		},
+		"an unknown sign-in mode is refused": {
+			mutate: func(h *chatv1.ChatHub) { h.Spec.Auth = &chatv1.AuthSpec{Mode: "saml"} },
+			want:   `supported values: "anonymous", "header", "oidc"`,
+		},
 		"an Ingress host with a scheme is refused": {
 			mutate: func(h *chatv1.ChatHub) { h.Spec.Ingress = &chatv1.IngressSpec{Host: "https://chat.example.com"} },
 			want:   "ingress.host must be a lower-case DNS name",

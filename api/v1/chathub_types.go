@@ -43,6 +43,122 @@ type ChatHubSpec struct {
 	// ingress, when set, exposes the chat server through an Ingress.
 	// +optional
 	Ingress *IngressSpec `json:"ingress,omitempty"`
+
+	// auth says how the chat learns who is speaking: anonymous (the name
+	// the browser chooses, as in the Azure tutorial), header (an
+	// authenticating proxy in front of the chat names the user) or oidc
+	// (the page signs in with an OpenID Connect provider). Default:
+	// anonymous.
+	// +optional
+	Auth *AuthSpec `json:"auth,omitempty"`
+}
+
+// AuthMode is how the chat learns who is speaking.
+// +kubebuilder:validation:Enum=anonymous;header;oidc
+type AuthMode string
+
+// The sign-in modes.
+const (
+	// AuthAnonymous: the browser names itself (?id= of /negotiate).
+	AuthAnonymous AuthMode = "anonymous"
+	// AuthHeader: a trusted authenticating proxy names the user in a header.
+	AuthHeader AuthMode = "header"
+	// AuthOIDC: a bearer token from an OpenID Connect provider names the user.
+	AuthOIDC AuthMode = "oidc"
+)
+
+// AuthSpec configures who may speak in the chat, and as whom. In every
+// mode the user id is checked as a chat name (at most 64 characters, no
+// control or text-direction characters) and the client access token the
+// chat server issues carries exactly that id.
+//
+// +kubebuilder:validation:XValidation:rule="self.mode != 'header' || has(self.header)",message="auth.mode header needs auth.header with the trustedProxies whose header is believed"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'oidc' || has(self.oidc)",message="auth.mode oidc needs auth.oidc with issuerURL and clientID"
+// +kubebuilder:validation:XValidation:rule="!has(self.header) || self.mode == 'header'",message="auth.header is used only with auth.mode header"
+// +kubebuilder:validation:XValidation:rule="!has(self.oidc) || self.mode == 'oidc'",message="auth.oidc is used only with auth.mode oidc"
+type AuthSpec struct {
+	// mode is anonymous, header or oidc.
+	// +optional
+	// +kubebuilder:default=anonymous
+	Mode AuthMode `json:"mode,omitempty"`
+
+	// header configures mode header.
+	// +optional
+	Header *HeaderAuth `json:"header,omitempty"`
+
+	// oidc configures mode oidc.
+	// +optional
+	OIDC *OIDCAuth `json:"oidc,omitempty"`
+}
+
+// HeaderAuth trusts an authenticating proxy (oauth2-proxy, an ingress with
+// external authentication) to name the user in a request header. The query
+// parameter ?id= is then ignored and the page does not ask for a name.
+type HeaderAuth struct {
+	// name is the request header that names the user. The default is what
+	// oauth2-proxy answers in auth_request mode and ingress-nginx passes on
+	// with auth-response-headers; oauth2-proxy as a reverse proxy sets
+	// X-Forwarded-User.
+	// +optional
+	// +kubebuilder:default=X-Auth-Request-User
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9][A-Za-z0-9-]*$')",message="auth.header.name must be a header name of letters, digits and dashes"
+	Name string `json:"name,omitempty"`
+
+	// trustedProxies are the addresses or CIDR ranges of the proxies (for
+	// example 127.0.0.1 for a sidecar, or the ingress controller's pod
+	// range). A request from any other address is refused with 403,
+	// whatever its headers say. A range covering every address is refused.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.all(p, isIP(p) || isCIDR(p))",message="auth.header.trustedProxies must be IP addresses or CIDR ranges such as 10.0.0.0/8"
+	// +kubebuilder:validation:XValidation:rule="self.all(p, !isCIDR(p) || cidr(p).prefixLength() > 0)",message="auth.header.trustedProxies must not contain a range covering every address: anyone could name themselves"
+	TrustedProxies []string `json:"trustedProxies"`
+}
+
+// OIDCAuth has the page sign in with an OpenID Connect provider (the
+// authorization-code flow with PKCE, as a public client; tokens stay in the
+// page's memory) and /negotiate accept only a valid token of that provider:
+// signature (keys from its JWKS, rotation followed), issuer, audience and
+// expiry are checked.
+type OIDCAuth struct {
+	// issuerURL is the provider's issuer; its discovery document is
+	// issuerURL + /.well-known/openid-configuration. Must use https.
+	// +required
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && url(self).getHost() != '' && url(self).getQuery().size() == 0",message="auth.oidc.issuerURL must be an https URL without a query"
+	IssuerURL string `json:"issuerURL"`
+
+	// clientID is the public client the page signs in as. Register the
+	// chat's URL (https://<host>/) as its redirect URI.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	ClientID string `json:"clientID"`
+
+	// audience is the audience a token must carry. Default: clientID, the
+	// audience of the provider's ID tokens.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Audience string `json:"audience,omitempty"`
+
+	// userClaim is the token claim whose value is the user id.
+	// +optional
+	// +kubebuilder:default=preferred_username
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	UserClaim string `json:"userClaim,omitempty"`
+
+	// scopes are the scopes the page asks for; they must include openid.
+	// +optional
+	// +kubebuilder:default={openid,profile}
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:items:Pattern=`^[!#-\[\]-~]+$`
+	// +kubebuilder:validation:XValidation:rule="self.exists(s, s == 'openid')",message="auth.oidc.scopes must include openid"
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // WebPubSubSource is the source of the Web PubSub connection. Exactly one

@@ -84,8 +84,8 @@ func DefaultConfig() Config {
 // BindFlags registers the sign-in flags on fs, with c's values as
 // defaults.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
-	fs.Func("auth", "how the chat learns who is speaking: anonymous (?id=, as in the tutorial), header (set by a trusted authenticating proxy) or oidc (bearer token from an OpenID Connect provider) (default "+string(c.Mode)+")",
-		func(v string) error { c.Mode = Mode(strings.TrimSpace(v)); return nil })
+	fs.StringVar((*string)(&c.Mode), "auth", string(c.Mode),
+		"how the chat learns who is speaking: anonymous (?id=, as in the tutorial), header (named by a trusted authenticating proxy) or oidc (a bearer token from an OpenID Connect provider)")
 	fs.StringVar(&c.Header, "auth-header", c.Header, "with --auth header: the request header naming the user")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies,
 		"with --auth header: comma-separated addresses or CIDR ranges of the authenticating proxies (the only peers whose header is believed)")
