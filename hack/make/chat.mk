@@ -36,3 +36,5 @@ $(LOCALBIN)/oauth2-proxy-$(OAUTH2_PROXY_VERSION):
 		mv $$tmp/oauth2-proxy $@; rm -rf $$tmp
 
 TOOLS += oauth2-proxy
+# The chat server's tests run oauth2-proxy (and Chromium).
+test-unit: oauth2-proxy chromium
