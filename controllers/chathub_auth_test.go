@@ -4,6 +4,7 @@ package controllers
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"testing"
 
@@ -59,7 +60,7 @@ func TestAuthSpecReachesTheChatServer(t *testing.T) {
 	for name, tc := range tests {
 		i++
 		t.Run(name, func(t *testing.T) {
-			h := embeddedHub("auth"+string(rune('a'+i)), ns)
+			h := embeddedHub(fmt.Sprintf("auth%d", i), ns)
 			h.Spec.Auth = tc.auth
 			mustCreate(t, h)
 			got, err := getHub(h.Name, ns)

@@ -57,7 +57,7 @@ func newKeySet(url string, client *http.Client, log *slog.Logger, now func() tim
 // VerifySignature checks jwt's signature and returns its payload. The
 // IDTokenVerifier has already checked the algorithm and the claims.
 func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	jws, err := jose.ParseSigned(jwt, supportedJOSEAlgs)
+	jws, err := jose.ParseSignedCompact(jwt, supportedJOSEAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("malformed token: %w", err)
 	}
