@@ -120,6 +120,7 @@ func (s *Server) routes() (public, internal http.Handler) {
 	mux.Handle("GET /{$}", s.metrics.timed("ui", withUIHeaders(static)))
 	mux.Handle("GET /app.css", s.metrics.timed("ui", withUIHeaders(static)))
 	mux.Handle("GET /app.js", s.metrics.timed("ui", withUIHeaders(static)))
+	mux.Handle("GET /favicon.svg", s.metrics.timed("ui", withUIHeaders(static)))
 	mux.Handle("/negotiate", s.metrics.timed("negotiate", http.HandlerFunc(s.serveNegotiate)))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /readyz", s.serveReadyz)
