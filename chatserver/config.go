@@ -28,7 +28,8 @@ const EnvConnectionString = "WebPubSubConnectionString"
 const MaxUserIDChars = 64
 
 // MaxMessageChars is the longest chat message the server broadcasts, in
-// characters (Unicode code points).
+// characters (Unicode code points). The UI's composer carries the same number
+// in its data-max-chars attribute (ui/static/index.html; a test compares them).
 const MaxMessageChars = 4000
 
 // DefaultUserMessageRate and DefaultUserMessageBurst are the per-user message

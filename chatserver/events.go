@@ -29,7 +29,7 @@ type SystemMessage struct {
 }
 
 // ChatMessage is broadcast for each accepted chat message:
-// {"from":"alice","message":"hi","time":"..."}.
+// {"from":"alice","message":"hi","time":"...","connectionId":"..."}.
 type ChatMessage struct {
 	// From is the sender's user id.
 	From string `json:"from"`
@@ -37,6 +37,10 @@ type ChatMessage struct {
 	Message string `json:"message"`
 	// Time is when the server accepted the message (RFC 3339, UTC, milliseconds).
 	Time string `json:"time,omitempty"`
+	// ConnectionID is the sender's connection. A page learns its own from
+	// the service's "connected" frame, so it marks as its own only the
+	// messages it sent, not those of everyone signed in with the same name.
+	ConnectionID string `json:"connectionId,omitempty"`
 }
 
 // Refusal is the reply to the sender of a message that was not broadcast:
@@ -94,7 +98,7 @@ func (c *chat) onUserEvent(ctx context.Context, req *webpubsub.UserEventRequest)
 		c.srv.log.Info("Refused a message", "hub", req.Context.Hub, "user", user, "reason", code)
 		return c.refuse(code, why)
 	}
-	if err := c.broadcast(ctx, "chat", ChatMessage{From: user, Message: text, Time: c.stamp()}, user); err != nil {
+	if err := c.broadcast(ctx, "chat", ChatMessage{From: user, Message: text, Time: c.stamp(), ConnectionID: req.Context.ConnectionID}, user); err != nil {
 		return c.refuse("unavailable", "Message not sent: the chat service is unavailable, please try again.")
 	}
 	return nil, nil

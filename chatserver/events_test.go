@@ -34,17 +34,17 @@ func TestEventHandlerBroadcastsChatEvents(t *testing.T) {
 		"a text message is broadcast with its sender": {
 			event:         messageEvent("alice", "text/plain", "hello <b>world</b>"),
 			wantStatus:    http.StatusNoContent,
-			wantBroadcast: map[string]any{"from": "alice", "message": "hello <b>world</b>"},
+			wantBroadcast: map[string]any{"from": "alice", "message": "hello <b>world</b>", "connectionId": "conn-alice"},
 		},
 		"a JSON string message is broadcast as text": {
 			event:         messageEvent("alice", "application/json", `"hi there"`),
 			wantStatus:    http.StatusNoContent,
-			wantBroadcast: map[string]any{"from": "alice", "message": "hi there"},
+			wantBroadcast: map[string]any{"from": "alice", "message": "hi there", "connectionId": "conn-alice"},
 		},
 		"a message of exactly 4,000 characters is broadcast": {
 			event:         messageEvent("carol", "text/plain", long4000),
 			wantStatus:    http.StatusNoContent,
-			wantBroadcast: map[string]any{"from": "carol", "message": long4000},
+			wantBroadcast: map[string]any{"from": "carol", "message": long4000, "connectionId": "conn-carol"},
 		},
 		"a message over 4,000 characters is refused with a reply": {
 			event:      messageEvent("alice", "text/plain", long4000+"!"),

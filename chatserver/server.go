@@ -126,6 +126,7 @@ func (s *Server) routes() (public, internal http.Handler) {
 	mux.Handle("GET /{$}", s.metrics.timed("ui", s.withUIHeaders(static)))
 	mux.Handle("GET /app.css", s.metrics.timed("ui", s.withUIHeaders(static)))
 	mux.Handle("GET /app.js", s.metrics.timed("ui", s.withUIHeaders(static)))
+	mux.Handle("GET /favicon.svg", s.metrics.timed("ui", s.withUIHeaders(static)))
 	mux.Handle("/negotiate", s.metrics.timed("negotiate", http.HandlerFunc(s.serveNegotiate)))
 	mux.Handle("GET /auth/config", s.metrics.timed("negotiate", http.HandlerFunc(s.serveAuthConfig)))
 	mux.HandleFunc("GET /healthz", s.serveHealthz)

@@ -5,6 +5,7 @@ package chatserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -54,6 +55,10 @@ func TestUIIsServedFromTheBinaryWithoutOtherOrigins(t *testing.T) {
 		"the page is HTML with the join form": {path: "/", wantContentType: "text/html", wantContains: `id="join-form"`},
 		"the stylesheet is CSS":               {path: "/app.css", wantContentType: "text/css", wantContains: ".messages"},
 		"the script is JavaScript":            {path: "/app.js", wantContentType: "javascript", wantContains: "json.webpubsub.azure.v1"},
+		"the page carries the server's message limit": {path: "/", wantContentType: "text/html",
+			wantContains: fmt.Sprintf(`data-max-chars="%d"`, MaxMessageChars)},
+		"the page names its icon": {path: "/", wantContentType: "text/html", wantContains: `<link rel="icon" type="image/svg+xml" href="favicon.svg">`},
+		"the icon is SVG":         {path: "/favicon.svg", wantContentType: "image/svg+xml", wantContains: "<svg"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -78,6 +83,8 @@ func TestUIIsServedFromTheBinaryWithoutOtherOrigins(t *testing.T) {
 			if !strings.Contains(csp, "script-src 'self'") {
 				t.Errorf("Content-Security-Policy %q does not restrict scripts to the page's origin", csp)
 			}
+			// An SVG file names its XML namespace, which is never fetched.
+			body = strings.ReplaceAll(body, `xmlns="http://www.w3.org/2000/svg"`, "")
 			for _, bad := range []string{"http://", "https://", "//cdn", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"} {
 				if strings.Contains(body, bad) {
 					t.Errorf("%s contains %q", tc.path, bad)

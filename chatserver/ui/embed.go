@@ -21,8 +21,3 @@ func FS() fs.FS {
 	}
 	return sub
 }
-
-// MaxMessageChars is the longest chat message, in Unicode code points, that
-// the server broadcasts. The UI's character counter shows the same limit
-// (it reads it from the data-max-chars attribute of the composer).
-const MaxMessageChars = 4000

@@ -5,20 +5,35 @@
 
   var SUBPROTOCOL = 'json.webpubsub.azure.v1';
   var MAX_BACKOFF_MS = 30000;
+  // How long sent messages may wait for the server's answer (their broadcast
+  // or a refusal) before they go back into the composer.
+  var SEND_TIMEOUT_MS = 10000;
+  // The number of avatar colours in app.css (.avatar-0 … .avatar-11).
+  var AVATAR_COLOURS = 12;
 
   var $ = function (id) { return document.getElementById(id); };
   var els = {
     joinView: $('join-view'), joinForm: $('join-form'), name: $('name'), joinError: $('join-error'),
     join: $('join'), chatView: $('chat-view'), messages: $('messages'), composer: $('composer'),
     message: $('message'), send: $('send'), counter: $('counter'), status: $('status'),
-    statusText: $('status-text'), me: $('me'), leave: $('leave'),
+    statusText: $('status-text'), me: $('me'), leave: $('leave'), composerError: $('composer-error'),
     joinTitle: $('join-title'), joinHint: $('join-hint'), nameLabel: $('name-label')
   };
-  var maxChars = parseInt(els.composer.getAttribute('data-max-chars'), 10) || 4000;
 
   // gen changes on every join and leave, so late answers of an earlier
   // session are ignored.
   var state = { user: '', ws: null, leaving: false, attempt: 0, timer: null, tick: null, connected: false, gen: 0 };
+  // The messages sent and not yet answered, oldest first, and the id of
+  // this page's connection: the server stamps it on each broadcast message,
+  // so "(you)" marks this tab's messages, not everyone's with the same name.
+  var outbox = { sent: [], timer: null, connectionId: '' };
+  // follow is true while the message list shows its newest message.
+  var follow = true;
+
+  // maxChars is the server's message limit (chatserver.MaxMessageChars),
+  // which index.html carries; it is read each time, as the attribute is the
+  // page's single copy.
+  function maxChars() { return parseInt(els.composer.getAttribute('data-max-chars'), 10) || 4000; }
 
   // How this page learns who is speaking (GET auth/config): anonymous (the
   // name typed here), header (an authenticating proxy signed the user in) or
@@ -40,7 +55,11 @@
     els.status.setAttribute('data-state', kind);
     els.statusText.textContent = text;
     state.connected = kind === 'connected';
-    els.send.disabled = !state.connected;
+    if (!state.connected) {
+      unsent(outbox.sent.splice(0), state.leaving ? '' : 'The connection dropped before the server answered: ' +
+        'your message is back here. It may still appear above; check before sending it again.');
+    }
+    updateSend();
   }
 
   function el(tag, cls, text) {
@@ -62,10 +81,19 @@
     return t;
   }
 
-  function colorFor(name) {
+  // colourFor picks one of the avatar colours of app.css, each dark enough
+  // for white letters (WCAG AA).
+  function colourFor(name) {
     var h = 0;
     for (var i = 0; i < name.length; i++) { h = (h * 31 + name.charCodeAt(i)) >>> 0; }
-    return 'hsl(' + (h % 360) + ', 58%, 48%)';
+    return 'avatar-' + (h % AVATAR_COLOURS);
+  }
+
+  function atBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight <= 4; }
+
+  function toBottom() {
+    els.messages.scrollTop = els.messages.scrollHeight;
+    follow = true;
   }
 
   function append(node) {
@@ -74,7 +102,7 @@
     var empty = list.querySelector('.empty');
     if (empty) { empty.remove(); }
     list.appendChild(node);
-    if (nearBottom || node.classList.contains('own')) { list.scrollTop = list.scrollHeight; }
+    if (nearBottom || node.classList.contains('own')) { toBottom(); }
   }
 
   function addNotice(text, iso, kind) {
@@ -84,11 +112,9 @@
     append(li);
   }
 
-  function addMessage(from, text, iso) {
-    var own = from === state.user;
+  function addMessage(from, text, iso, own) {
     var li = el('li', 'msg' + (own ? ' own' : ''));
-    var avatar = el('span', 'avatar', Array.from(from)[0] || '?');
-    avatar.style.background = colorFor(from);
+    var avatar = el('span', 'avatar ' + colourFor(from), Array.from(from)[0] || '?');
     avatar.setAttribute('aria-hidden', 'true');
     var bubble = el('div', 'bubble');
     var meta = el('div', 'meta');
@@ -113,14 +139,25 @@
     }
     if (!p || typeof p !== 'object') { return; }
     if (p.type === 'system' && typeof p.message === 'string') { addNotice(p.message, p.time); return; }
-    if (p.type === 'error' && typeof p.message === 'string') { addNotice(p.message, p.time, 'error'); return; }
-    if (typeof p.from === 'string' && typeof p.message === 'string') { addMessage(p.from, p.message, p.time); }
+    if (p.type === 'error' && typeof p.message === 'string') {
+      addNotice(p.message, p.time, 'error');
+      // The server answers a connection's messages in order: this refusal
+      // is for the oldest one not yet answered.
+      unsent(outbox.sent.splice(0, 1), p.message);
+      return;
+    }
+    if (typeof p.from === 'string' && typeof p.message === 'string') {
+      var own = !!outbox.connectionId && p.connectionId === outbox.connectionId;
+      addMessage(p.from, p.message, p.time, own);
+      if (own) { accepted(p.message); }
+    }
   }
 
   function onFrame(ev) {
     var m;
     try { m = JSON.parse(ev.data); } catch (e) { return; }
     if (m.type === 'system' && m.event === 'connected') {
+      outbox.connectionId = typeof m.connectionId === 'string' ? m.connectionId : '';
       state.attempt = 0;
       setStatus('connected', 'Connected');
     } else if (m.type === 'message') {
@@ -351,23 +388,82 @@
       });
   }
 
+  // sendable says why the composer's text cannot be sent now ('' when it can).
+  function sendable() {
+    var text = els.message.value;
+    if (!state.ws || !state.connected) { return 'offline'; }
+    if (!text.trim()) { return 'empty'; }
+    if (charCount(text) > maxChars()) { return 'long'; }
+    return '';
+  }
+
+  function updateSend() {
+    var why = sendable();
+    els.send.disabled = why === 'offline' || why === 'long';
+  }
+
+  function showComposerError(text) {
+    els.composerError.textContent = text;
+    els.composerError.hidden = !text;
+  }
+
+  // updateCounter shows the counter from 90 % of the limit on, and says by
+  // how much a message is over it.
   function updateCounter() {
     var n = charCount(els.message.value);
-    els.counter.textContent = n + ' / ' + maxChars;
-    els.counter.classList.toggle('over', n > maxChars);
+    var max = maxChars();
+    els.counter.textContent = n + ' / ' + max + (n > max ? ' · ' + (n - max) + ' too many' : '');
+    els.counter.hidden = n < max * 0.9;
+    els.counter.classList.toggle('over', n > max);
     // Grow with the text up to the CSS max-height (border-box: add borders).
     els.message.style.height = '0px';
     els.message.style.height = Math.min(els.message.scrollHeight + 2, 160) + 'px';
+    updateSend();
   }
 
+  // waitForAnswers gives the sent messages SEND_TIMEOUT_MS from the last
+  // send or answer; then they go back into the composer.
+  function waitForAnswers() {
+    clearTimeout(outbox.timer);
+    outbox.timer = null;
+    if (!outbox.sent.length) { return; }
+    outbox.timer = setTimeout(function () {
+      unsent(outbox.sent.splice(0), 'No answer from the chat server: your message is back here. ' +
+        'It may still appear above; check before sending it again.');
+    }, SEND_TIMEOUT_MS);
+  }
+
+  // accepted forgets a sent message the server broadcast back to this
+  // connection.
+  function accepted(text) {
+    var i = outbox.sent.indexOf(text);
+    if (i >= 0) { outbox.sent.splice(i, 1); }
+    waitForAnswers();
+  }
+
+  // unsent puts messages that were not accepted back into the composer,
+  // before anything typed since, and shows why under it.
+  function unsent(texts, why) {
+    waitForAnswers();
+    if (!texts.length) { return; }
+    var typed = els.message.value;
+    els.message.value = texts.concat(typed ? [typed] : []).join('\n');
+    showComposerError(why);
+    updateCounter();
+  }
+
+  // send hands the composer's text to the server. The composer is emptied
+  // for the next message; the text is kept until the server answers, and
+  // comes back if it is refused.
   function send(ev) {
     if (ev) { ev.preventDefault(); }
+    if (sendable() !== '') { return; }
     var text = els.message.value;
-    if (!text.trim() || !state.ws || !state.connected) { return; }
-    // Over-long messages are still sent: the server is the judge, and its
-    // refusal appears in the list.
     state.ws.send(JSON.stringify({ type: 'event', event: 'message', dataType: 'text', data: text }));
+    outbox.sent.push(text);
+    waitForAnswers();
     els.message.value = '';
+    showComposerError('');
     updateCounter();
   }
 
@@ -375,6 +471,13 @@
   els.composer.addEventListener('submit', send);
   els.leave.addEventListener('click', leave);
   els.message.addEventListener('input', updateCounter);
+  // The list follows the newest message while it is scrolled to the bottom,
+  // also when it changes size (window resized, phone keyboard, composer
+  // growing); a reader scrolled up stays where they are.
+  els.messages.addEventListener('scroll', function () { follow = atBottom(els.messages); });
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () { if (follow) { toBottom(); } }).observe(els.messages);
+  }
   els.message.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { send(ev); }
   });
