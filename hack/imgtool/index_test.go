@@ -191,3 +191,28 @@ func TestParsePushRef(t *testing.T) {
 		})
 	}
 }
+
+func TestRunIndexAndPushRefuseBadArguments(t *testing.T) {
+	dir := t.TempDir()
+	tests := map[string]struct {
+		args    []string
+		wantErr string
+	}{
+		"index without -name":         {args: []string{"index", "-o", filepath.Join(dir, "x.tar"), "-platform", "linux/amd64", "-entrypoint", "/x"}, wantErr: "-name are required"},
+		"index with a bad platform":   {args: []string{"index", "-platform", "linux/amd64/v8/x"}, wantErr: "platform"},
+		"index with a bad annotation": {args: []string{"index", "-annotation", "novalue"}, wantErr: "KEY=VALUE"},
+		"index with a missing binary": {args: []string{"index", "-o", filepath.Join(dir, "x.tar"), "-name", "example.com/x:v1", "-platform", "linux/amd64", "-entrypoint", "/x", "-add", "/no/such/{arch}:/x"}, wantErr: "/no/such/amd64"},
+		"push without a target":       {args: []string{"push", "-src", dir}, wantErr: "usage"},
+		"push to no registry":         {args: []string{"push", "-src", dir, "chathub:v1"}, wantErr: "does not name its registry"},
+		"push of a missing layout":    {args: []string{"push", "-src", filepath.Join(dir, "none.tar"), "127.0.0.1:1/x:v1"}, wantErr: "no such file"},
+		"push of an empty directory":  {args: []string{"push", "-src", dir, "127.0.0.1:1/x:v1"}, wantErr: "not an OCI image layout"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(tc.args, &out); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("run(%q) = %v, want an error containing %q", tc.args, err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -168,8 +168,8 @@ func runIndex(args []string, stdout io.Writer) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
-		return errors.New("-o is required")
+	if *out == "" || s.Spec.Tag == "" {
+		return errors.New("-o and -name are required")
 	}
 	s.Spec.Files, s.Spec.Env, s.Platforms = files, env, platforms
 	idx, err := BuildIndex(s)
