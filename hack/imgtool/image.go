@@ -150,7 +150,7 @@ func WriteTarball(out string, s Spec) (string, error) {
 	}
 	tmp := out + ".tmp"
 	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // best effort; the error says what went wrong
 		return "", fmt.Errorf("writing %s: %w", out, err)
 	}
 	if err := os.Rename(tmp, out); err != nil {

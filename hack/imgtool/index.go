@@ -87,7 +87,7 @@ func WriteOCIArchive(out string, idx v1.ImageIndex, ref string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary copy
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		return fmt.Errorf("writing the OCI layout: %w", err)
@@ -99,7 +99,7 @@ func WriteOCIArchive(out string, idx v1.ImageIndex, ref string) error {
 	}
 	tmp := out + ".tmp"
 	if err := tarDir(dir, tmp); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // best effort; the error says what went wrong
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
 	return os.Rename(tmp, out)
@@ -108,7 +108,7 @@ func WriteOCIArchive(out string, idx v1.ImageIndex, ref string) error {
 // tarDir writes the files under dir into the tar file out, in lexical
 // order, owned by root, with the epoch as their time.
 func tarDir(dir, out string) (err error) {
-	f, err := os.Create(out)
+	f, err := os.Create(out) //nolint:gosec // G304: the output file the caller names
 	if err != nil {
 		return err
 	}
@@ -134,11 +134,11 @@ func tarDir(dir, out string) (err error) {
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", p)
 		}
-		src, err := os.Open(p)
+		src, err := os.Open(p) //nolint:gosec // G304: a file of the layout just written
 		if err != nil {
 			return err
 		}
-		defer src.Close()
+		defer func() { _ = src.Close() }() // read only
 		st, err := src.Stat()
 		if err != nil {
 			return err
@@ -171,7 +171,7 @@ func OpenOCI(src string) (idx v1.ImageIndex, closeFn func(), err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		closeFn = func() { os.RemoveAll(tmp) }
+		closeFn = func() { _ = os.RemoveAll(tmp) }
 		if err := untar(src, tmp); err != nil {
 			closeFn()
 			return nil, nil, fmt.Errorf("%s is not an OCI layout tarball: %w", src, err)
@@ -211,11 +211,11 @@ func nestedIndex(dir string) (v1.ImageIndex, error) {
 // untar unpacks the regular files and directories of the tar file src into
 // dir, refusing any other entry and any path leaving dir.
 func untar(src, dir string) error {
-	f, err := os.Open(src)
+	f, err := os.Open(src) //nolint:gosec // G304: the layout tarball the user names
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	tr := tar.NewReader(f)
 	for {
 		hdr, err := tr.Next()
@@ -232,7 +232,7 @@ func untar(src, dir string) error {
 		dst := filepath.Join(dir, name)
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(dst, 0o755); err != nil {
+			if err := os.MkdirAll(dst, 0o750); err != nil {
 				return err
 			}
 		case tar.TypeReg:
@@ -246,15 +246,15 @@ func untar(src, dir string) error {
 }
 
 func writeFile(dst string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600) //nolint:gosec // G304: dst is inside the temporary directory (untar checked the name)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
+		_ = out.Close() // the copy's error is the one to report
 		return err
 	}
 	return out.Close()

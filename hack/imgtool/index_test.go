@@ -19,10 +19,10 @@ func indexSpec(t *testing.T) IndexSpec {
 	t.Helper()
 	dir := t.TempDir()
 	for _, arch := range []string{"amd64", "arm64"} {
-		if err := os.MkdirAll(filepath.Join(dir, "linux_"+arch), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, "linux_"+arch), 0o750); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "linux_"+arch, "app"), []byte("app for "+arch), 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "linux_"+arch, "app"), []byte("app for "+arch), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,8 +96,11 @@ func TestOCIArchiveIsReproducibleAndReadBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ab, _ := os.ReadFile(a)
-	bb, _ := os.ReadFile(b)
+	ab, errA := os.ReadFile(a) //nolint:gosec // G304: a file of the test's temporary directory
+	bb, errB := os.ReadFile(b) //nolint:gosec // G304: a file of the test's temporary directory
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
 	if len(ab) == 0 || !bytes.Equal(ab, bb) {
 		t.Fatalf("two writes of one index differ (%d and %d bytes)", len(ab), len(bb))
 	}
@@ -133,7 +136,7 @@ func TestOpenOCIRefusesBadArchives(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -185,7 +188,7 @@ func TestParsePushRef(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := r.Context().Registry.Scheme(); got != tc.wantScheme {
+			if got := r.Context().Scheme(); got != tc.wantScheme {
 				t.Errorf("ParsePushRef(%q) scheme %s, want %s", tc.ref, got, tc.wantScheme)
 			}
 		})

@@ -147,8 +147,8 @@ func runImage(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s %s -> %s\n", spec.Tag, digest, *out)
-	return nil
+	_, err = fmt.Fprintf(stdout, "%s %s -> %s\n", spec.Tag, digest, *out)
+	return err
 }
 
 // runIndex writes a multi-platform image as an OCI layout tarball.
@@ -183,8 +183,8 @@ func runIndex(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s %s (%s) -> %s\n", s.Spec.Tag, d, platforms.String(), *out)
-	return nil
+	_, err = fmt.Fprintf(stdout, "%s %s (%s) -> %s\n", s.Spec.Tag, d, platforms.String(), *out)
+	return err
 }
 
 // runPush pushes the multi-platform image of an OCI layout to a registry.
@@ -193,7 +193,7 @@ func runPush(args []string, stdout io.Writer) error {
 	src := fs.String("src", "", "OCI layout directory or tarball holding one image index (required)")
 	insecure := fs.Bool("insecure", false, "allow plain HTTP to the registry (127.0.0.1 and localhost always may)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: imgtool push -src dist/chathub-image-v0.1.0.oci.tar [-insecure] registry/repository:tag")
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: imgtool push -src dist/chathub-image-v0.1.0.oci.tar [-insecure] registry/repository:tag")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -215,6 +215,6 @@ func runPush(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s@%s\n", ref.Context(), d)
-	return nil
+	_, err = fmt.Fprintf(stdout, "%s@%s\n", ref.Context(), d)
+	return err
 }

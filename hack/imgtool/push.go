@@ -24,7 +24,7 @@ func ParsePushRef(ref string, insecure bool) (name.Reference, error) {
 		opts = append(opts, name.Insecure)
 	}
 	first, _, hasSlash := strings.Cut(ref, "/")
-	if !hasSlash || !(strings.ContainsAny(first, ".:") || first == "localhost") {
+	if !hasSlash || (!strings.ContainsAny(first, ".:") && first != "localhost") {
 		return nil, fmt.Errorf("image %q does not name its registry: give registry/repository:tag, e.g. 127.0.0.1:5001/chathub:v0.1.0", ref)
 	}
 	r, err := name.ParseReference(ref, opts...)

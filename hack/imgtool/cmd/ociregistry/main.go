@@ -77,7 +77,11 @@ func run(ctx context.Context, args []string, logw io.Writer, ready chan<- string
 	if err != nil {
 		return err
 	}
-	defer h.close()
+	defer func() {
+		if err := h.close(); err != nil {
+			logger.Printf("closing the journal: %v", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -140,7 +144,7 @@ type handler struct {
 // newHandler opens the state in dir and replays its journal.
 func newHandler(dir string, logger *log.Logger) (*handler, error) {
 	blobs := filepath.Join(dir, "blobs")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
+	if err := os.MkdirAll(blobs, 0o750); err != nil {
 		return nil, err
 	}
 	h := &handler{
@@ -152,7 +156,7 @@ func newHandler(dir string, logger *log.Logger) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.journal, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+	if h.journal, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil { //nolint:gosec // G304: the journal in the state directory given by -dir
 		return nil, err
 	}
 	if n > 0 {
@@ -161,19 +165,19 @@ func newHandler(dir string, logger *log.Logger) (*handler, error) {
 	return h, nil
 }
 
-func (h *handler) close() { h.journal.Close() }
+func (h *handler) close() error { return h.journal.Close() }
 
 // replay applies the journal's records in order; a record the registry
 // refuses now (e.g. its blobs were deleted) is logged and skipped.
 func (h *handler) replay(path string) (int, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G304: the journal in the state directory given by -dir
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 2*maxManifestBytes)
 	n := 0

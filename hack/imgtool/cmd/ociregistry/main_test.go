@@ -138,7 +138,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 
 func TestReplayRefusesACorruptJournal(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "manifests.journal"), []byte("{not json\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "manifests.journal"), []byte("{not json\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-dir", dir}, io.Discard, nil)
