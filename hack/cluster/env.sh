@@ -7,6 +7,7 @@ K8S_BIN=${K8S_BIN:-bin/k8s}          # kube-apiserver, kube-controller-manager, 
 ETCD=${ETCD:-$K8S_BIN/etcd}
 IMAGES_DIR=${IMAGES_DIR:-bin/images}  # *.tar docker tarballs imported into containerd
 KUBECTL=${KUBECTL:-kubectl}
+REGISTRY_ADDR=${REGISTRY_ADDR:-127.0.0.1:5001}  # the local OCI registry (make registry-up), plain HTTP
 HACK_CLUSTER=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Addresses. The node address lives on lo (no dummy links here; kubelet

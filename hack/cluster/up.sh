@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bring up a real single-node Kubernetes (v1.37, built from Go modules) on
-# Debian's containerd, runc and CNI plugins, with no registry: images come
-# from the docker tarballs of $IMAGES_DIR. All state lives in $CLUSTER_DIR.
+# Debian's containerd, runc and CNI plugins: images come from the docker
+# tarballs of $IMAGES_DIR, or from the local OCI registry on $REGISTRY_ADDR
+# (make registry-up; containerd pulls from it over plain HTTP). All state
+# lives in $CLUSTER_DIR.
 #
 # Idempotent: when the cluster already runs, it only imports changed images.
 # When it is half up (a daemon died), it is taken down and started afresh.
@@ -127,7 +129,18 @@ state = "$W/containerd/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$W/cni/net.d"
+  # per-registry hosts.toml files: the local OCI registry (make registry-up) speaks plain HTTP
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$W/containerd/certs.d"
 C
+# Images named $REGISTRY_ADDR/... are pulled from the local registry over plain HTTP
+# (it need not run: nothing is pulled from it unless a pod names it).
+mkdir -p "containerd/certs.d/$REGISTRY_ADDR"
+cat > "containerd/certs.d/$REGISTRY_ADDR/hosts.toml" <<H
+server = "http://$REGISTRY_ADDR"
+[host."http://$REGISTRY_ADDR"]
+  capabilities = ["pull", "resolve"]
+H
 cat > cni/net.d/10-bridge.conflist <<N
 {"cniVersion": "0.4.0", "name": "chathub", "plugins": [
   {"type": "bridge", "bridge": "$POD_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // nonRootUID is the uid and gid of distroless' "nonroot" user.
@@ -65,8 +66,12 @@ type Spec struct {
 	WorkDir    string
 	Env        []string
 	Arch       string
+	Variant    string // CPU variant, e.g. "v8" for arm64; usually empty
 	NonRoot    bool
 	Files      []FileSpec
+	// OCI gives the manifest, config and layer OCI media types instead of
+	// Docker's (multi-platform indexes are OCI throughout).
+	OCI bool
 }
 
 // Validate reports the first problem of the spec.
@@ -98,13 +103,19 @@ func Build(s Spec) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	base := empty.Image
+	var layerOpts []tarball.LayerOption
+	if s.OCI {
+		base = mutate.ConfigMediaType(mutate.MediaType(base, types.OCIManifestSchema1), types.OCIConfigJSON)
+		layerOpts = append(layerOpts, tarball.WithMediaType(types.OCILayer))
+	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerBytes)), nil
-	})
+	}, layerOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating layer: %w", err)
 	}
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer, History: v1.History{
+	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, History: v1.History{
 		Created: v1.Time{Time: epoch}, CreatedBy: "imgtool", Comment: "files: " + strconv.Itoa(len(s.Files)),
 	}})
 	if err != nil {
@@ -115,7 +126,7 @@ func Build(s Spec) (v1.Image, error) {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", s.Arch
+	cf.OS, cf.Architecture, cf.Variant = "linux", s.Arch, s.Variant
 	cf.Created = v1.Time{Time: epoch}
 	env := append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, s.Env...)
 	cf.Config = v1.Config{Entrypoint: []string{s.Entrypoint}, User: s.User, WorkingDir: s.WorkDir, Env: env}
@@ -139,7 +150,7 @@ func WriteTarball(out string, s Spec) (string, error) {
 	}
 	tmp := out + ".tmp"
 	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // best effort; the error says what went wrong
 		return "", fmt.Errorf("writing %s: %w", out, err)
 	}
 	if err := os.Rename(tmp, out); err != nil {

@@ -26,7 +26,7 @@ DEMO_PORT ?= 8080
 DEMO_SAMPLE ?= $(firstword $(wildcard config/samples/chat_v1_chathub_embedded.yaml config/samples/chat_v1_chathub.yaml) hack/cluster/demo-chathub.yaml)
 
 CLUSTER_ENV = CLUSTER_DIR=$(CLUSTER_DIR) K8S_BIN=$(K8S_BIN) ETCD=$(K8S_BIN)/etcd \
-	IMAGES_DIR=$(IMAGES_DIR) KUBECTL=$(KUBECTL)
+	IMAGES_DIR=$(IMAGES_DIR) KUBECTL=$(KUBECTL) REGISTRY_ADDR=$(REGISTRY_ADDR)
 
 K8S_NODE_BINARIES := kube-controller-manager kube-scheduler kubelet kube-proxy
 K8S_NODE_STAMP := $(K8S_BIN)/.node-binaries-$(K8S_VERSION)
@@ -111,11 +111,14 @@ $(IMAGES_DIR)/chathub-data: FORCE
 	@mkdir -p $(IMAGES_DIR)
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(NICE) $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o $@.new ./cmd/chathub-data
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+# The chathub image's content besides its binaries; the release image
+# (hack/make/release.mk) has the same.
+CHATHUB_IMAGE_FLAGS = -entrypoint /chathub -user 65532:65532 -nonroot \
+	-env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+	-add $(CA_CERTS):/etc/ssl/certs/ca-certificates.crt:0644
 $(IMAGES_DIR)/chathub.tar: $(IMAGES_DIR)/chathub $(IMAGES_DIR)/chathub-data $(IMGTOOL)
-	$(IMGTOOL) -o $@ -tag $(IMAGE_TAG) -entrypoint /chathub -user 65532:65532 -nonroot \
-		-env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
-		-add $(IMAGES_DIR)/chathub:/chathub:0755 -add $(IMAGES_DIR)/chathub-data:/chathub-data:0755 \
-		-add $(CA_CERTS):/etc/ssl/certs/ca-certificates.crt:0644
+	$(IMGTOOL) -o $@ -tag $(IMAGE_TAG) $(CHATHUB_IMAGE_FLAGS) \
+		-add $(IMAGES_DIR)/chathub:/chathub:0755 -add $(IMAGES_DIR)/chathub-data:/chathub-data:0755
 
 $(IMAGES_DIR)/pause: hack/pause/main.go
 	@mkdir -p $(IMAGES_DIR)
