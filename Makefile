@@ -98,13 +98,14 @@ build: ## Build the chathub binary into bin/chathub, stamped with VERSION and CO
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(VERSION_LDFLAGS)" -o $(LOCALBIN)/chathub .
 
 # Platforms besides linux/amd64 that every package must build for (run by 'make verify').
+# -trimpath as in the release build (hack/make/release.mk), so both share the build cache.
 CROSS_PLATFORMS ?= linux/arm64 darwin/arm64 windows/amd64
 
 .PHONY: build-cross
 build-cross: ## Build every package for each of CROSS_PLATFORMS (CGO_ENABLED=0); report each failing platform.
 	@failed=""; for p in $(CROSS_PLATFORMS); do \
 		echo "go build ./... for $$p"; \
-		if ! CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} nice $(GO) build ./... ; then \
+		if ! CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} nice $(GO) build -trimpath ./... ; then \
 			echo "FAILED: go build ./... for $$p (CGO_ENABLED=0)"; failed="$$failed $$p"; \
 		fi; \
 	done; \
