@@ -130,8 +130,9 @@ $(IMAGES_DIR)/coredns.tar: $(LOCALBIN)/coredns-$(COREDNS_VERSION) $(IMGTOOL)
 ##@ Chart
 
 .PHONY: chart-manifests
-chart-manifests: ## Rewrite the chart's CRD template and manager RBAC rules from config/ (run by 'make manifests').
+chart-manifests: ## Rewrite the chart's CRD template, manager RBAC rules and README from config/ and values.yaml (run by 'make manifests').
 	@hack/chart-manifests.sh
+	@$(GO) run ./hack/chartdoc -chart charts/chathub-operator
 
 .PHONY: helm-lint
 helm-lint: helm ## Lint the chart (default values and the namespaced variant).
