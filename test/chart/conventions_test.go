@@ -117,7 +117,7 @@ func TestEveryNewValue(t *testing.T) {
 		t.Errorf("dashboard ConfigMap labels %v annotations %v, want grafana_dashboard=1 and grafana_folder", cm.GetLabels(), cm.GetAnnotations())
 	}
 	data, _, _ := unstructured.NestedString(cm.Object, "data", "chathub.json")
-	file, err := os.ReadFile(dashboardFile()) //nolint:gosec // G304: a fixed file of this repository
+	file, err := os.ReadFile(dashboardFile())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ type dashboard struct {
 // registered by the code: the chat server, the PubSub service, the build
 // info, and controller-runtime's reconcile metrics.
 func TestDashboard(t *testing.T) {
-	b, err := os.ReadFile(dashboardFile()) //nolint:gosec // G304: a fixed file of this repository
+	b, err := os.ReadFile(dashboardFile())
 	if err != nil {
 		t.Fatal(err)
 	}
