@@ -5,11 +5,15 @@
 package chart
 
 import (
+	"bufio"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +24,9 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/pubsub"
 )
 
 // dashboardFile is the Grafana dashboard the chart's ConfigMap holds.
@@ -95,6 +102,57 @@ func TestDashboard(t *testing.T) {
 	// The check itself can fail.
 	if missing := unknownMetrics(`sum(rate(chathub_chatserver_no_such_thing_total[5m]))`, known); len(missing) != 1 {
 		t.Errorf("an unknown metric was not reported: %v", missing)
+	}
+}
+
+// TestMetricScanMatchesARealScrape checks registeredMetrics against real
+// /metrics pages: a PubSub service and a chat server in this process. Every
+// ChatHub metric family they serve must be among the scanned names, with
+// histograms known as such, so the scan computes full names right.
+func TestMetricScanMatchesARealScrape(t *testing.T) {
+	known := registeredMetrics(t)
+	svc, err := pubsub.New(pubsub.Config{
+		Endpoint:   &url.URL{Scheme: "http", Host: "127.0.0.1:1"},
+		AccessKeys: []string{"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"},
+	})
+	if err != nil {
+		t.Fatalf("pubsub.New: %v", err)
+	}
+	t.Cleanup(func() { _ = svc.Shutdown(t.Context()) })
+	cfg := chatserver.DefaultConfig()
+	cfg.ConnectionString = svc.ConnectionString()
+	chat, err := chatserver.New(cfg, chatserver.Options{})
+	if err != nil {
+		t.Fatalf("chatserver.New: %v", err)
+	}
+	// A refused /negotiate fills the labelled families of the chat server.
+	chat.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/negotiate", nil))
+
+	checked := 0
+	for name, h := range map[string]http.Handler{"the PubSub service": svc.Handler(), "the chat server": chat.Handler()} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET /metrics of %s: %d", name, rec.Code)
+		}
+		sc := bufio.NewScanner(rec.Body)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) != 4 || f[0] != "#" || f[1] != "TYPE" || !strings.HasPrefix(f[2], "chathub_") {
+				continue
+			}
+			checked++
+			if !known[f[2]] {
+				t.Errorf("%s serves %s, which the scan of the code did not find", name, f[2])
+			}
+			if hist := f[3] == "histogram" || f[3] == "summary"; hist != known[f[2]+"#histogram"] {
+				t.Errorf("%s serves %s as a %s; the scan disagrees", name, f[2], f[3])
+			}
+		}
+	}
+	t.Logf("%d ChatHub metric families served and found by the scan", checked)
+	if checked < 5 {
+		t.Errorf("only %d ChatHub metric families served; the scrape is not what the test expects", checked)
 	}
 }
 
