@@ -60,6 +60,13 @@ const (
 	// annotations others add (kubectl rollout restart) stay.
 	PodAnnotationsAnnotation = "chat.webpubsub.dev/pod-annotations"
 
+	// MetricsPortAnnotation on the pods of chat servers and PubSub services
+	// names the container port that serves /metrics: internal when the chat
+	// server has an internal port, else http. The chart's PodMonitor scrapes
+	// only that port (a chat server with an internal port answers 404 for
+	// /metrics on http).
+	MetricsPortAnnotation = "chat.webpubsub.dev/metrics-port"
+
 	connectionMountPath = "/etc/chathub/connection"
 	componentChatServer = "chatserver"
 	componentPubSub     = "pubsub"
@@ -391,6 +398,15 @@ func chatServerPorts(hub *chatv1.ChatHub) []corev1.ContainerPort {
 	return ports
 }
 
+// chatServerMetricsPort is the name of the chat server's port that serves
+// /metrics (MetricsPortAnnotation): internal when it has one, else http.
+func chatServerMetricsPort(hub *chatv1.ChatHub) string {
+	if sourceFor(hub).InternalEventHandler() != nil {
+		return "internal"
+	}
+	return "http"
+}
+
 // buildChatService is the desired chat server Service: port http, and port
 // internal when the PubSub service runs in the cluster.
 func buildChatService(hub *chatv1.ChatHub) *corev1.Service {
@@ -478,7 +494,7 @@ func buildChatServerDeployment(hub *chatv1.ChatHub, image, connectionHash string
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      Labels(hub, componentChatServer),
-					Annotations: map[string]string{ConnectionHashAnnotation: connectionHash},
+					Annotations: map[string]string{ConnectionHashAnnotation: connectionHash, MetricsPortAnnotation: chatServerMetricsPort(hub)},
 				},
 				Spec: podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyConnectionString, Path: SecretKeyConnectionString}}),
 			},
@@ -504,7 +520,7 @@ func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, im
 	return pubSubDeployment(
 		metav1.ObjectMeta{Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentPubSub)},
 		selectorLabels(hub, componentPubSub),
-		map[string]string{ConnectionHashAnnotation: connectionHash},
+		map[string]string{ConnectionHashAnnotation: connectionHash, MetricsPortAnnotation: "http"},
 		podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyAccessKey, Path: SecretKeyAccessKey}}),
 		&emb.PodSchedulingSpec)
 }

@@ -4,6 +4,7 @@ package controllers
 
 import (
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -336,7 +337,7 @@ func TestBuildDeploymentScheduling(t *testing.T) {
 		"the chat server without scheduling fields gets only the operator's labels and annotations": {
 			build:          func(h *chatv1.ChatHub) *appsv1.Deployment { return buildChatServerDeployment(h, "img", "hash") },
 			component:      "chatserver",
-			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash"},
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", MetricsPortAnnotation: "internal"},
 		},
 		"the chat server gets every scheduling field": {
 			build: func(h *chatv1.ChatHub) *appsv1.Deployment {
@@ -344,8 +345,9 @@ func TestBuildDeploymentScheduling(t *testing.T) {
 				return buildChatServerDeployment(h, "img", "hash")
 			},
 			spec: server, component: "chatserver",
-			wantTracking:   map[string]string{PodAnnotationsAnnotation: "a.example.com/x,b.example.com/y"},
-			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", "a.example.com/x": "1", "b.example.com/y": "2"},
+			wantTracking: map[string]string{PodAnnotationsAnnotation: "a.example.com/x,b.example.com/y"},
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", MetricsPortAnnotation: "internal",
+				"a.example.com/x": "1", "b.example.com/y": "2"},
 		},
 		"the PubSub service gets its own scheduling fields, not the chat server's": {
 			build: func(h *chatv1.ChatHub) *appsv1.Deployment {
@@ -354,8 +356,9 @@ func TestBuildDeploymentScheduling(t *testing.T) {
 				return buildEmbeddedDeployment(h, h.Spec.WebPubSub.Embedded, "img", "hash")
 			},
 			spec: pubsub, component: "pubsub",
-			wantTracking:   map[string]string{PodAnnotationsAnnotation: "a.example.com/x,b.example.com/y"},
-			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", "a.example.com/x": "1", "b.example.com/y": "2"},
+			wantTracking: map[string]string{PodAnnotationsAnnotation: "a.example.com/x,b.example.com/y"},
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", MetricsPortAnnotation: "http",
+				"a.example.com/x": "1", "b.example.com/y": "2"},
 		},
 	}
 	for name, tc := range tests {
@@ -426,6 +429,50 @@ func TestBuildPodDisruptionBudget(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMetricsPortAnnotationNamesTheMetricsPort checks that the pods of chat
+// servers and PubSub services name, in MetricsPortAnnotation, a port of their
+// container, and for the chat server the one that serves /metrics: internal
+// exactly when it runs with --internal-listen.
+func TestMetricsPortAnnotationNamesTheMetricsPort(t *testing.T) {
+	azure := hubFor(func(h *chatv1.ChatHub) {
+		h.Spec.WebPubSub = chatv1.WebPubSubSource{Azure: &chatv1.AzureSource{ResourceID: testResourceID}}
+	})
+	secret := hubFor(func(h *chatv1.ChatHub) {
+		h.Spec.WebPubSub = chatv1.WebPubSubSource{ConnectionStringSecretRef: &chatv1.SecretKeySelector{Name: "s"}}
+	})
+	instance := &chatv1.WebPubSubService{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: "team-a"}}
+	tests := map[string]struct {
+		d    *appsv1.Deployment
+		want string
+	}{
+		"a chat server with the PubSub service in the cluster": {d: buildChatServerDeployment(hubFor(nil), "img", "h"), want: "internal"},
+		"a chat server on Azure Web PubSub":                    {d: buildChatServerDeployment(azure, "img", "h"), want: "http"},
+		"a chat server with a connection string":               {d: buildChatServerDeployment(secret, "img", "h"), want: "http"},
+		"an embedded PubSub service":                           {d: buildEmbeddedDeployment(hubFor(nil), &chatv1.EmbeddedSource{}, "img", "h"), want: "http"},
+		"a WebPubSubService":                                   {d: buildInstanceDeployment(instance, "img"), want: "http"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := tc.d.Spec.Template.Annotations[MetricsPortAnnotation]
+			if got != tc.want {
+				t.Fatalf("%s = %q, want %q", MetricsPortAnnotation, got, tc.want)
+			}
+			c := tc.d.Spec.Template.Spec.Containers[0]
+			var ports []string
+			for _, p := range c.Ports {
+				ports = append(ports, p.Name)
+			}
+			if !slices.Contains(ports, got) {
+				t.Errorf("%s names port %q, but the container's ports are %v", MetricsPortAnnotation, got, ports)
+			}
+			internal := slices.Contains(c.Args, "--internal-listen")
+			if (got == "internal") != internal {
+				t.Errorf("%s = %q with args %q: /metrics is served on the internal port exactly when --internal-listen is given", MetricsPortAnnotation, got, c.Args)
 			}
 		})
 	}

@@ -178,7 +178,7 @@ func buildInstanceDeployment(svc *chatv1.WebPubSubService, image string) *appsv1
 		})
 	return pubSubDeployment(
 		metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, Labels: instanceLabels(svc)},
-		instanceSelector(svc), nil, pod, &svc.Spec.PodSchedulingSpec)
+		instanceSelector(svc), map[string]string{MetricsPortAnnotation: "http"}, pod, &svc.Spec.PodSchedulingSpec)
 }
 
 // buildInstanceService is the desired Service of a WebPubSubService.

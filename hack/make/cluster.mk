@@ -133,14 +133,17 @@ $(IMAGES_DIR)/coredns.tar: $(LOCALBIN)/coredns-$(COREDNS_VERSION) $(IMGTOOL)
 ##@ Chart
 
 .PHONY: chart-manifests
-chart-manifests: ## Rewrite the chart's CRD template and manager RBAC rules from config/ (run by 'make manifests').
+chart-manifests: ## Rewrite the chart's CRD template, manager RBAC rules and README from config/ and values.yaml (run by 'make manifests').
 	@hack/chart-manifests.sh
+	@$(GO) run ./hack/chartdoc -chart charts/chathub-operator
 
 .PHONY: helm-lint
-helm-lint: helm ## Lint the chart (default values and the namespaced variant).
+helm-lint: helm ## Lint the chart (default values, the namespaced variant and every optional object).
 	$(HELM) lint --strict charts/chathub-operator
 	$(HELM) lint --strict charts/chathub-operator --set 'watchNamespaces={team-a,team-b}' \
 		--set metrics.serviceMonitor.enabled=true --set crds.enabled=false
+	$(HELM) lint --strict charts/chathub-operator --set replicas=2 --set podDisruptionBudget.enabled=true \
+		--set metrics.podMonitor.enabled=true --set grafanaDashboard.enabled=true --set crds.keep=false
 
 .PHONY: test-chart
 test-chart: helm-lint envtest ## Render the chart with several values and validate it against a real kube-apiserver (server-side dry run).

@@ -90,8 +90,17 @@ func runMain(m *testing.M) int {
 // makes it a --set-string) and returns its objects.
 func render(t *testing.T, namespace string, sets ...string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", "chathub-operator", filepath.Join(repoRoot, "charts", "chathub-operator"),
-		"--namespace", namespace, "--kube-version", kubeVersion}
+	out, err := renderErr(namespace, sets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeObjects(t, out)
+}
+
+// renderErr is render's `helm template`: its output, or an error holding
+// helm's message.
+func renderErr(namespace string, sets ...string) ([]byte, error) {
+	var args []string
 	for _, s := range sets {
 		if v, ok := strings.CutPrefix(s, "string:"); ok {
 			args = append(args, "--set-string", v)
@@ -99,14 +108,27 @@ func render(t *testing.T, namespace string, sets ...string) []*unstructured.Unst
 		}
 		args = append(args, "--set", s)
 	}
+	return helm(append([]string{"template", "chathub-operator", filepath.Join(repoRoot, "charts", "chathub-operator"),
+		"--namespace", namespace, "--kube-version", kubeVersion}, args...)...)
+}
+
+// helm runs helm with args and returns its standard output, or an error
+// holding its standard error.
+func helm(args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(os.Getenv("HELM"), args...) //nolint:gosec // G204: the helm that make test-chart pins
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		return nil, fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
 	}
+	return stdout.Bytes(), nil
+}
+
+// decodeObjects decodes the objects of a rendered chart.
+func decodeObjects(t *testing.T, out []byte) []*unstructured.Unstructured {
+	t.Helper()
 	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(&stdout, 4096)
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
 	for {
 		u := &unstructured.Unstructured{}
 		if err := dec.Decode(&u.Object); err != nil {
@@ -232,21 +254,31 @@ func rulesOf(t *testing.T, o *unstructured.Unstructured) []rbacv1.PolicyRule {
 	return role.Rules
 }
 
-// serviceMonitorCRD is a minimal Prometheus Operator CRD, so that the
-// apiserver can validate the chart's ServiceMonitor.
-var serviceMonitorCRD = &unstructured.Unstructured{Object: map[string]any{
-	"apiVersion": "apiextensions.k8s.io/v1",
-	"kind":       "CustomResourceDefinition",
-	"metadata":   map[string]any{"name": "servicemonitors.monitoring.coreos.com"},
-	"spec": map[string]any{
-		"group": "monitoring.coreos.com",
-		"scope": "Namespaced",
-		"names": map[string]any{"kind": "ServiceMonitor", "listKind": "ServiceMonitorList", "plural": "servicemonitors", "singular": "servicemonitor"},
-		"versions": []any{map[string]any{
-			"name": "v1", "served": true, "storage": true,
-			"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-		}},
-	},
-}}
+// serviceMonitorCRD and podMonitorCRD are minimal Prometheus Operator
+// CRDs, so that the apiserver can validate the chart's ServiceMonitor and
+// PodMonitors.
+var (
+	serviceMonitorCRD = monitoringCRD("ServiceMonitor", "servicemonitors")
+	podMonitorCRD     = monitoringCRD("PodMonitor", "podmonitors")
+)
+
+// monitoringCRD is a CRD of group monitoring.coreos.com whose objects may
+// hold anything.
+func monitoringCRD(kind, plural string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1",
+		"kind":       "CustomResourceDefinition",
+		"metadata":   map[string]any{"name": plural + ".monitoring.coreos.com"},
+		"spec": map[string]any{
+			"group": "monitoring.coreos.com",
+			"scope": "Namespaced",
+			"names": map[string]any{"kind": kind, "listKind": kind + "List", "plural": plural, "singular": strings.ToLower(kind)},
+			"versions": []any{map[string]any{
+				"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+			}},
+		},
+	}}
+}
 
 var gvkDeployment = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
