@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chathub/chathub/bench/internal/profiling"
 	"github.com/chathub/chathub/chatserver"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -43,6 +44,8 @@ type environment struct {
 	serviceURL string
 	goChat     target
 	nodeChat   target
+	// profiled are the chathub processes serving their profiles (with -profile-dir).
+	profiled []profiled
 }
 
 // processes are the child processes, stopped on exit.
@@ -153,6 +156,9 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		"--settings-file", settingsFile, "--log-level", "error", "--rate-limit", serviceRateLimit)
 	fmt.Fprintf(os.Stderr, "   the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send faster than a person\n", serviceRateLimit)
 	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
+	if err := env.profile(o, svc, "PubSub service"); err != nil {
+		return nil, err
+	}
 	if err := procs.start(ctx, "service", svc); err != nil {
 		return nil, err
 	}
@@ -163,6 +169,9 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	//nolint:gosec // G204: the chathub binary given on the command line
 	chat := exec.CommandContext(ctx, o.chathub, append([]string{"chatserver", "--listen", goAddr, "--hub", hubGo}, benchRateFlags...)...)
 	chat.Env = append(os.Environ(), chatserver.EnvConnectionString+"="+connStr)
+	if err := env.profile(o, chat, "Go chat server"); err != nil {
+		return nil, err
+	}
 	if err := procs.start(ctx, "go-chat", chat); err != nil {
 		return nil, err
 	}
@@ -182,6 +191,21 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		}
 	}
 	return env, nil
+}
+
+// profile makes cmd (a chathub process) serve its profiles on a free loopback port when
+// profiles are asked for.
+func (env *environment) profile(o options, cmd *exec.Cmd, name string) error {
+	if o.profileDir == "" {
+		return nil
+	}
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd.Env = append(cmd.Env, profiling.EnvFor(addr))
+	env.profiled = append(env.profiled, profiled{name: strings.ReplaceAll(strings.ToLower(name), " ", "-"), addr: addr})
+	return nil
 }
 
 // waitHTTP polls u until it answers 200, for up to 30 s.
