@@ -60,7 +60,6 @@ func run(listen string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.upgrade)
 	mux.HandleFunc("POST /publish", s.publish)
-	mux.HandleFunc("GET /health", func(http.ResponseWriter, *http.Request) {})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return srv.Serve(ln)
 }

@@ -4,7 +4,7 @@
 // for the benchmarks and for profiling by hand. It is off by default: `chathub pubsub` and
 // `chathub chatserver` start it only when the environment variable CHATHUB_PPROF_LISTEN names
 // an address, and that address must be a loopback one (127.0.0.0/8 or ::1), so the profiles
-// (which show internals such as user IDs in stacks' arguments) never reach a network.
+// (which reveal the process's internals and cost CPU to take) are never offered to a network.
 package pprofserver
 
 import (
