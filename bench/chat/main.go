@@ -193,7 +193,11 @@ func runBench(args []string) error {
 			if o.profileDir != "" && tg.name == env.goChat.name {
 				prof = env.profiled
 			}
-			if r.many, err = benchMany(ctx, tg, o.many, o.profileDir, prof); err != nil {
+			pids := [2]int{env.servicePID, env.goPID}
+			if tg.name != env.goChat.name {
+				pids[1] = env.nodePID
+			}
+			if r.many, err = benchMany(ctx, tg, o.many, pids, o.profileDir, prof); err != nil {
 				return fmt.Errorf("%s many senders: %w", tg.name, err)
 			}
 			if len(prof) > 0 {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +36,9 @@ type manyStep struct {
 	res  messageResult
 	err  error // the step did not get a measurement (no message reached every user)
 	ok   bool
+	// cores is the CPU the service, the chat server and this process (the clients) used
+	// from the first send until every message arrived, in cores (CPU time / wall time).
+	cores [3]float64
 }
 
 // manyResult is one chat server's step-up.
@@ -101,21 +105,23 @@ type profiled struct{ name, addr string }
 
 // benchMany runs the step-up against one chat server. With a profile directory, each step
 // captures the CPU and allocation profiles of procs while it sends.
-func benchMany(ctx context.Context, tg target, o manyOptions, profileDir string, procs []profiled) (manyResult, error) {
+// pids are the service's and the chat server's process IDs.
+func benchMany(ctx context.Context, tg target, o manyOptions, pids [2]int, profileDir string, procs []profiled) (manyResult, error) {
 	var res manyResult
 	st := newStepper(o.start, o.max, o.refine)
 	for rate := st.rate(); rate > 0; rate = st.rate() {
 		fmt.Fprintf(os.Stderr, "== %s: many senders: %d users, %d sending, %d msg/s in all for %s\n", tg.name, o.users, o.senders, rate, o.step)
 		var captures []*profiling.Capture
+		var cpu0 [3]time.Duration
+		var t0 time.Time
 		onSend := func() {
 			for _, p := range procs {
 				captures = append(captures, profiling.Start(ctx, p.addr, profileDir, manyProfileName(rate, p.name), o.step))
 			}
-		}
-		if profileDir == "" {
-			onSend = nil
+			cpu0, t0 = cpuTimes(pids), time.Now()
 		}
 		r, err := benchMessages(ctx, tg.baseURL, o.users, rate, o.step, o.senders, onSend)
+		cpu1, wall := cpuTimes(pids), time.Since(t0)
 		for _, c := range captures {
 			if cerr := c.Wait(); cerr != nil {
 				return res, fmt.Errorf("profiling: %w", cerr)
@@ -125,10 +131,16 @@ func benchMany(ctx context.Context, tg target, o manyOptions, profileDir string,
 			return res, ctx.Err()
 		}
 		step := manyStep{rate: rate, res: r, err: err, ok: err == nil && stepHolds(r, o.p99)}
+		for i := range step.cores {
+			if !t0.IsZero() && cpu0[i] >= 0 && cpu1[i] >= 0 {
+				step.cores[i] = (cpu1[i] - cpu0[i]).Seconds() / wall.Seconds()
+			}
+		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "   no measurement: %v\n", err)
 		} else {
-			fmt.Fprintf(os.Stderr, "   p50 %s p99 %s, %.1f msg/s sustained, lost %d: %s\n", ms(r.p50), ms(r.p99), r.sustained, r.lost, map[bool]string{true: "holds", false: "does not hold"}[step.ok])
+			fmt.Fprintf(os.Stderr, "   p50 %s p99 %s, %.1f msg/s sustained, lost %d, CPU (cores) %s: %s\n", ms(r.p50), ms(r.p99), r.sustained, r.lost,
+				formatCores(step.cores), map[bool]string{true: "holds", false: "does not hold"}[step.ok])
 		}
 		res.steps = append(res.steps, step)
 		st.report(step.ok)
@@ -207,6 +219,7 @@ func formatMany(o manyOptions, names []string, results []manyResult) string {
 	row("at that rate: messages/s delivered to all", best(func(s *manyStep) string { return fmt.Sprintf("%.1f", s.res.sustained) }))
 	row("at that rate: deliveries/s", best(func(s *manyStep) string { return fmt.Sprintf("%.0f", s.res.deliveriesPerSec) }))
 	row("at that rate: p50 / p99", best(func(s *manyStep) string { return ms(s.res.p50) + " / " + ms(s.res.p99) }))
+	row("at that rate: CPU in cores, service / chat server / clients", best(func(s *manyStep) string { return formatCores(s.cores) }))
 	row("steps (msg/s: p99, lost)", func(r manyResult) string {
 		var parts []string
 		for _, s := range r.steps {
@@ -226,4 +239,46 @@ func formatMany(o manyOptions, names []string, results []manyResult) string {
 		}
 	}
 	return w.String()
+}
+
+// formatCores formats the CPU use of the service, the chat server and the clients.
+func formatCores(c [3]float64) string {
+	return fmt.Sprintf("%.2f / %.2f / %.2f", c[0], c[1], c[2])
+}
+
+// cpuTimes returns the CPU time (user + system) of the processes pids and of this process;
+// -1 for a process whose time cannot be read.
+func cpuTimes(pids [2]int) [3]time.Duration {
+	var t [3]time.Duration
+	for i, pid := range []int{pids[0], pids[1], os.Getpid()} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t[i] = -1
+			continue
+		}
+		if t[i], err = parseStatCPU(string(b)); err != nil {
+			t[i] = -1
+		}
+	}
+	return t
+}
+
+// parseStatCPU returns utime + stime of a /proc/<pid>/stat line (in clock ticks of 1/100 s,
+// Linux's USER_HZ).
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name in the process stat")
+	}
+	// After the command name: state is field 3, utime and stime are fields 14 and 15.
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("too few fields in the process stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("parsing the process stat: %w", err)
+	}
+	return time.Duration(ut+st) * time.Second / 100, nil
 }

@@ -46,6 +46,8 @@ type environment struct {
 	nodeChat   target
 	// profiled are the chathub processes serving their profiles (with -profile-dir).
 	profiled []profiled
+	// servicePID, goPID and nodePID are the children's process IDs.
+	servicePID, goPID, nodePID int
 }
 
 // processes are the child processes, stopped on exit.
@@ -162,6 +164,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	if err := procs.start(ctx, "service", svc); err != nil {
 		return nil, err
 	}
+	env.servicePID = svc.Process.Pid
 	if err := waitHTTP(ctx, env.serviceURL+"/api/health"); err != nil {
 		return nil, fmt.Errorf("the PubSub service did not start: %w", err)
 	}
@@ -175,6 +178,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	if err := procs.start(ctx, "go-chat", chat); err != nil {
 		return nil, err
 	}
+	env.goPID = chat.Process.Pid
 	if err := waitHTTP(ctx, env.goChat.baseURL+"/readyz"); err != nil {
 		return nil, fmt.Errorf("the Go chat server did not start: %w", err)
 	}
@@ -186,6 +190,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		if err := procs.start(ctx, "node", node); err != nil {
 			return nil, err
 		}
+		env.nodePID = node.Process.Pid
 		if err := waitHTTP(ctx, env.nodeChat.baseURL+"/negotiate?id=probe"); err != nil {
 			return nil, fmt.Errorf("the Node.js baseline did not start: %w", err)
 		}
