@@ -257,7 +257,7 @@ func nextFrame(b []byte) (op byte, payload, rest []byte, ok bool) {
 	if uint64(len(b)-hdr) < size { //nolint:gosec // G115: hdr <= len(b), checked above
 		return 0, nil, b, false
 	}
-	return op, b[hdr : hdr+int(size)], b[hdr+int(size):], true //nolint:gosec // G115: size <= len(b)
+	return op, b[hdr : hdr+int(size)], b[hdr+int(size):], true
 }
 
 // stampKey starts the send time in the JSON payloads of the comparison (makePayload).
@@ -321,7 +321,7 @@ func maskedFrame(b0 byte, payload []byte) []byte {
 	case n < 126:
 		f = append(f, b0, 0x80|byte(n))
 	case n < 1<<16:
-		f = append(f, b0, 0x80|126, byte(n>>8), byte(n))
+		f = append(f, b0, 0x80|126, byte(n>>8), byte(n)) //nolint:gosec // G115: n < 1<<16 in this case
 	default:
 		f = append(f, b0, 0x80|127)
 		for i := 7; i >= 0; i-- {

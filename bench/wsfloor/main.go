@@ -150,7 +150,7 @@ func textFrame(payload []byte) []byte {
 	case n < 126:
 		f = append(make([]byte, 0, 2+n), 0x81, byte(n))
 	case n < 1<<16:
-		f = append(make([]byte, 0, 4+n), 0x81, 126, byte(n>>8), byte(n))
+		f = append(make([]byte, 0, 4+n), 0x81, 126, byte(n>>8), byte(n)) //nolint:gosec // G115: n < 1<<16 in this case
 	default:
 		f = append(make([]byte, 0, 10+n), 0x81, 127)
 		for i := 7; i >= 0; i-- {

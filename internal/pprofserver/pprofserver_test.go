@@ -61,7 +61,14 @@ func TestStartServesProfilesUntilTheContextEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := "http://" + addr.String() + "/debug/pprof/allocs?debug=1"
-	resp, err := http.Get(u)
+	get := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return http.DefaultClient.Do(req)
+	}
+	resp, err := get()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +79,7 @@ func TestStartServesProfilesUntilTheContextEnds(t *testing.T) {
 	}
 	cancel()
 	for range 100 {
-		resp, err := http.Get(u)
+		resp, err := get()
 		if err != nil {
 			return // closed
 		}
