@@ -130,7 +130,7 @@ func runCompare(c compareConfig, chathub func() (*peer, error)) (string, error) 
 			median(rs, func(r compareRun) float64 { return r.rssPerConn })/1024, lostCell,
 			strings.Join(starts, "/"), strings.Join(ends, "/"))
 	}
-	fmt.Fprintf(w, "\nLoad average (1 min) at the start of the comparison: %s; at the end: %s. The PubSub service runs with --rate-limit %s; Centrifugo in insecure client mode with its write buffer pool on (websocket.use_write_buffer_pool) and the HTTP API key; wsfloor queues %d frames per connection and drops beyond.\n",
+	fmt.Fprintf(w, "\nLoad average (1 min) at the start of the comparison: %s; at the end: %s. The PubSub service runs with --rate-limit %s (no per-connection message limit); Centrifugo in insecure client mode with its write buffer pool on (websocket.use_write_buffer_pool) and the HTTP API key; wsfloor queues %d frames per connection and drops beyond.\n",
 		loadStart, loadAverage(), serviceRateLimit, floorQueue)
 	return w.String(), nil
 }

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/chathub/chathub/bench/internal/profiling"
+	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -213,7 +214,8 @@ func runService(c config, scenarios []string, hub, key, handlerURL string) (stri
 		}
 		rows = append(rows, ev)
 	}
-	return formatTable(rows), nil
+	return formatTable(rows) + fmt.Sprintf("\nThe PubSub service ran with --rate-limit %s: no per-connection message limit (default %d/s, burst %d).\n",
+		serviceRateLimit, pubsub.DefaultRateLimit, pubsub.DefaultRateBurst), nil
 }
 
 // printProfiles waits for a capture and prints the heads of its CPU and allocation
