@@ -54,8 +54,9 @@ type benchClient struct {
 
 // benchMessages connects n chat clients, lets `senders` of them take turns
 // sending `rate` messages per second for d, and measures how long each
-// message takes until every client has it.
-func benchMessages(ctx context.Context, base string, n, rate int, d time.Duration, senders int) (messageResult, error) {
+// message takes until every client has it. onSend, when not nil, is called
+// right before the first message is sent.
+func benchMessages(ctx context.Context, base string, n, rate int, d time.Duration, senders int, onSend func()) (messageResult, error) {
 	total := rate * int(d/time.Second)
 	if total <= 0 {
 		return messageResult{}, fmt.Errorf("rate × duration is zero")
@@ -84,6 +85,9 @@ func benchMessages(ctx context.Context, base string, n, rate int, d time.Duratio
 	waitQuiet(ctx, tr, time.Second, 2*time.Minute)
 
 	interval := time.Second / time.Duration(rate)
+	if onSend != nil {
+		onSend()
+	}
 	start := time.Now()
 	for seq := range total {
 		due := start.Add(time.Duration(seq) * interval)

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chathub/chathub/bench/internal/profiling"
 	"github.com/chathub/chathub/chatserver"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -43,6 +44,10 @@ type environment struct {
 	serviceURL string
 	goChat     target
 	nodeChat   target
+	// profiled are the chathub processes serving their profiles (with -profile-dir).
+	profiled []profiled
+	// servicePID, goPID and nodePID are the children's process IDs.
+	servicePID, goPID, nodePID int
 }
 
 // processes are the child processes, stopped on exit.
@@ -153,9 +158,13 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		"--settings-file", settingsFile, "--log-level", "error", "--rate-limit", serviceRateLimit)
 	fmt.Fprintf(os.Stderr, "   the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send faster than a person\n", serviceRateLimit)
 	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
+	if err := env.profile(o, svc, "PubSub service"); err != nil {
+		return nil, err
+	}
 	if err := procs.start(ctx, "service", svc); err != nil {
 		return nil, err
 	}
+	env.servicePID = svc.Process.Pid
 	if err := waitHTTP(ctx, env.serviceURL+"/api/health"); err != nil {
 		return nil, fmt.Errorf("the PubSub service did not start: %w", err)
 	}
@@ -163,9 +172,13 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	//nolint:gosec // G204: the chathub binary given on the command line
 	chat := exec.CommandContext(ctx, o.chathub, append([]string{"chatserver", "--listen", goAddr, "--hub", hubGo}, benchRateFlags...)...)
 	chat.Env = append(os.Environ(), chatserver.EnvConnectionString+"="+connStr)
+	if err := env.profile(o, chat, "Go chat server"); err != nil {
+		return nil, err
+	}
 	if err := procs.start(ctx, "go-chat", chat); err != nil {
 		return nil, err
 	}
+	env.goPID = chat.Process.Pid
 	if err := waitHTTP(ctx, env.goChat.baseURL+"/readyz"); err != nil {
 		return nil, fmt.Errorf("the Go chat server did not start: %w", err)
 	}
@@ -177,11 +190,27 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 		if err := procs.start(ctx, "node", node); err != nil {
 			return nil, err
 		}
+		env.nodePID = node.Process.Pid
 		if err := waitHTTP(ctx, env.nodeChat.baseURL+"/negotiate?id=probe"); err != nil {
 			return nil, fmt.Errorf("the Node.js baseline did not start: %w", err)
 		}
 	}
 	return env, nil
+}
+
+// profile makes cmd (a chathub process) serve its profiles on a free loopback port when
+// profiles are asked for.
+func (env *environment) profile(o options, cmd *exec.Cmd, name string) error {
+	if o.profileDir == "" {
+		return nil
+	}
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd.Env = append(cmd.Env, profiling.EnvFor(addr))
+	env.profiled = append(env.profiled, profiled{name: strings.ReplaceAll(strings.ToLower(name), " ", "-"), addr: addr})
+	return nil
 }
 
 // waitHTTP polls u until it answers 200, for up to 30 s.

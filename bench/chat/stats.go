@@ -44,14 +44,19 @@ func formatTable(o options, results []result) string {
 		}
 		w.WriteByte('\n')
 	}
-	row(fmt.Sprintf("`/negotiate` req/s (%d concurrent)", o.negotiateConcurrency), func(r result) string {
-		return fmt.Sprintf("%.0f", r.negotiate.rps)
-	})
-	row("`/negotiate` p50 / p99", func(r result) string {
-		return ms(r.negotiate.p50) + " / " + ms(r.negotiate.p99)
-	})
-	row("`/negotiate` errors", func(r result) string { return fmt.Sprint(r.negotiate.errors) })
+	if slices.Contains(o.scenarios, "negotiate") {
+		row(fmt.Sprintf("`/negotiate` req/s (%d concurrent)", o.negotiateConcurrency), func(r result) string {
+			return fmt.Sprintf("%.0f", r.negotiate.rps)
+		})
+		row("`/negotiate` p50 / p99", func(r result) string {
+			return ms(r.negotiate.p50) + " / " + ms(r.negotiate.p99)
+		})
+		row("`/negotiate` errors", func(r result) string { return fmt.Sprint(r.negotiate.errors) })
+	}
 	for i, n := range o.sizes {
+		if !slices.Contains(o.scenarios, "messages") {
+			break
+		}
 		get := func(r result) *messageResult {
 			if i < len(r.messages) {
 				return &r.messages[i]

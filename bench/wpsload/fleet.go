@@ -54,8 +54,9 @@ func (r *recorder) add(sent int64) {
 	}
 }
 
-// connectFleet opens n raw connections; the first group of them join group "small" through
-// their token. pollerCount epoll loops read them, polling every interval (0: blocking).
+// connectFleet opens n raw connections to the PubSub service; the first group of them join
+// group "small" through their token. pollerCount epoll loops read them, polling every
+// interval (0: blocking).
 func connectFleet(rest *webpubsub.Client, n, group, pollerCount int, interval time.Duration) (*fleet, error) {
 	inGroup, err := rest.ClientAccess(webpubsub.ClientTokenOptions{Groups: []string{"small"}, TTL: time.Hour})
 	if err != nil {
@@ -65,7 +66,19 @@ func connectFleet(rest *webpubsub.Client, n, group, pollerCount int, interval ti
 	if err != nil {
 		return nil, err
 	}
+	return dialFleet(n, pollerCount, interval, func(i int) (*rawConn, error) {
+		if i < group {
+			return dialRaw(inGroup.URL, 20*time.Second, nil)
+		}
+		return dialRaw(plain.URL, 20*time.Second, nil)
+	})
+}
+
+// dialFleet opens n raw connections with dial (64 at a time) and hands them to pollerCount
+// epoll loops.
+func dialFleet(n, pollerCount int, interval time.Duration, dial func(i int) (*rawConn, error)) (*fleet, error) {
 	f := &fleet{conns: make([]*rawConn, n)}
+	var err error
 	if f.polls, err = newPollers(f, pollerCount, interval); err != nil {
 		return nil, err
 	}
@@ -81,11 +94,7 @@ func connectFleet(rest *webpubsub.Client, n, group, pollerCount int, interval ti
 				if i >= n || firstErr.Load() != nil {
 					return
 				}
-				u := plain.URL
-				if i < group {
-					u = inGroup.URL
-				}
-				c, err := dialRaw(u, 20*time.Second)
+				c, err := dial(i)
 				if err == nil {
 					f.conns[i] = c
 					err = f.polls.add(i, c)
@@ -111,6 +120,16 @@ func (f *fleet) resetCounts() {
 	for _, c := range f.conns {
 		c.got.Store(0)
 	}
+}
+
+// lost returns the deliveries missing from the first members connections when each should
+// have received want messages.
+func (f *fleet) lost(members int, want int64) int64 {
+	var lost int64
+	for _, c := range f.conns[:members] {
+		lost += max(0, want-c.got.Load())
+	}
+	return lost
 }
 
 // short returns how many of the first members connections received fewer than want

@@ -34,6 +34,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chathub/chathub/bench/internal/profiling"
+	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -52,6 +54,9 @@ type config struct {
 	pollers        int
 	scenarios      string
 	pollInterval   time.Duration
+	compare        compareConfig
+	profileDir     string
+	profileTop     int
 }
 
 func main() {
@@ -67,9 +72,18 @@ func main() {
 	flag.DurationVar(&c.eventsDuration, "events-duration", 5*time.Second, "length of the user-event scenario (max 60s)")
 	flag.IntVar(&c.runs, "runs", 3, "runs of each fan-out scenario (the table adds their median)")
 	flag.IntVar(&c.pollers, "pollers", 2, "epoll loops reading the client connections")
-	flag.StringVar(&c.scenarios, "scenarios", "group,all,events", "scenarios to run after the idle-memory one: group, all, events")
+	flag.StringVar(&c.scenarios, "scenarios", "group,all,events,compare", "scenarios to run: group, all, events (each after the idle-memory one), compare (the PubSub service, Centrifugo and wsfloor)")
 	flag.DurationVar(&c.pollInterval, "poll-interval", time.Millisecond, "client epoll loops poll this often instead of blocking (0: block in epoll_wait)")
+	flag.StringVar(&c.compare.centrifugo, "centrifugo", "bin/centrifugo-v6.9.1", "path of the centrifugo binary for the comparison (make centrifugo)")
+	flag.StringVar(&c.compare.floor, "floor", "bin/wsfloor", "path of the wsfloor binary for the comparison (go build ./bench/wsfloor)")
+	flag.IntVar(&c.compare.rounds, "compare-rounds", 3, "rounds of the comparison; each runs the three servers one after the other")
+	flag.IntVar(&c.compare.sends, "compare-sends", 50, "broadcasts to every connection per server and round in the comparison")
+	flag.Float64Var(&c.compare.rate, "compare-rate", 10, "broadcasts per second in the comparison (0: back to back, each after the previous one returned)")
+	flag.IntVar(&c.compare.payload, "compare-payload", 100, "bytes of the comparison's JSON payload (at least 32)")
+	flag.StringVar(&c.profileDir, "profile-dir", "", "write CPU and allocation profiles of the PubSub service during the first run of each fan-out scenario to this directory and print their heads (off when empty)")
+	flag.IntVar(&c.profileTop, "profile-top", 10, "entries of each profile's 'go tool pprof -top' to print")
 	flag.Parse()
+	c.compare.conns, c.compare.pollers, c.compare.pollInterval = c.conns, c.pollers, c.pollInterval
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "wpsload:", err)
 		os.Exit(1)
@@ -79,6 +93,20 @@ func main() {
 func run(c config) error {
 	if c.conns < c.smallGroup || c.runs < 1 || c.pollers < 1 || c.conns > 15000 || c.duration > time.Minute || c.eventsDuration > time.Minute {
 		return errors.New("conns must be within [group, 15000] and durations at most 60s")
+	}
+	scenarios := strings.Split(c.scenarios, ",")
+	for _, s := range scenarios {
+		if !slices.Contains([]string{"group", "all", "events", "compare"}, s) {
+			return fmt.Errorf("unknown scenario %q in --scenarios (group, all, events, compare)", s)
+		}
+	}
+	if c.compare.rounds < 1 || c.compare.sends < 1 || c.compare.sends > 1000 || c.compare.payload < 32 || c.compare.payload > 4096 || c.compare.rate < 0 {
+		return errors.New("the comparison needs --compare-rounds ≥ 1, --compare-sends within [1, 1000], --compare-payload within [32, 4096] and --compare-rate ≥ 0")
+	}
+	if c.profileDir != "" {
+		if err := os.MkdirAll(c.profileDir, 0o750); err != nil {
+			return fmt.Errorf("--profile-dir: %w", err)
+		}
 	}
 	key, err := newKey()
 	if err != nil {
@@ -90,31 +118,58 @@ func run(c config) error {
 		return err
 	}
 	defer handler.Close()
-	svc, err := startService(c.chathub, hub, key, handler.URL)
+	var table string
+	if slices.ContainsFunc(scenarios, func(s string) bool { return s != "compare" }) {
+		if table, err = runService(c, scenarios, hub, key, handler.URL); err != nil {
+			return err
+		}
+		fmt.Print(table)
+	}
+	if slices.Contains(scenarios, "compare") {
+		table, err := runCompare(c.compare, func() (*peer, error) { return chathubPeer(c.chathub, hub, key, handler.URL) })
+		if err != nil {
+			return err
+		}
+		fmt.Print(table)
+	}
+	return nil
+}
+
+// runService runs the PubSub service's own scenarios (idle memory, group, all, events) on one
+// service process and returns their table.
+func runService(c config, scenarios []string, hub, key, handlerURL string) (string, error) {
+	var pprofAddr string
+	if c.profileDir != "" {
+		var err error
+		if pprofAddr, err = freePort(); err != nil {
+			return "", err
+		}
+	}
+	svc, err := startService(c.chathub, hub, key, handlerURL, pprofAddr)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer svc.stop()
 	rest, err := webpubsub.NewClient(svc.cs, hub, &webpubsub.ClientOptions{HTTPClient: &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}})
 	if err != nil {
-		return err
+		return "", err
 	}
 
 	var rows []row
 	base, err := svc.memory()
 	if err != nil {
-		return err
+		return "", err
 	}
 	fleet, err := connectFleet(rest, c.conns, c.smallGroup, c.pollers, c.pollInterval)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer fleet.close()
 	time.Sleep(3 * time.Second) // let the service settle (GC, stack shrinking)
 	after, err := svc.memory()
 	if err != nil {
-		return err
+		return "", err
 	}
 	rows = append(rows, memoryRow(c.conns, base, after))
 
@@ -123,14 +178,23 @@ func run(c config) error {
 		members int
 		rate    float64
 	}{{"group", c.smallGroup, c.rateSmall}, {"all", c.conns, c.rateAll}} {
-		if !slices.Contains(strings.Split(c.scenarios, ","), sc.target) {
+		if !slices.Contains(scenarios, sc.target) {
 			continue
 		}
 		var runs []row
-		for range c.runs {
+		for i := range c.runs {
+			var capture *profiling.Capture
+			if pprofAddr != "" && i == 0 {
+				capture = profiling.Start(context.Background(), pprofAddr, c.profileDir, "pubsub-"+sc.target, c.duration)
+			}
 			r, err := fanOut(rest, fleet, svc, sc.target, sc.members, sc.rate, c.duration, c.payload)
 			if err != nil {
-				return err
+				return "", err
+			}
+			if capture != nil {
+				if err := printProfiles(capture, "PubSub service, "+r.name, c.profileTop); err != nil {
+					return "", err
+				}
 			}
 			fmt.Fprintf(os.Stderr, "wpsload: %s: %s, p50 %v, p99 %v; %s\n", r.name, r.rate, r.p50, r.p99, r.detail)
 			runs = append(runs, r)
@@ -143,14 +207,36 @@ func run(c config) error {
 	}
 	fleet.close()
 
-	if slices.Contains(strings.Split(c.scenarios, ","), "events") {
+	if slices.Contains(scenarios, "events") {
 		ev, err := userEvents(rest, c.eventClients, c.eventsDuration, c.payload)
 		if err != nil {
-			return err
+			return "", err
 		}
 		rows = append(rows, ev)
 	}
-	fmt.Print(formatTable(rows))
+	return formatTable(rows) + fmt.Sprintf("\nThe PubSub service ran with --rate-limit %s: no per-connection message limit (default %d/s, burst %d).\n",
+		serviceRateLimit, pubsub.DefaultRateLimit, pubsub.DefaultRateBurst), nil
+}
+
+// printProfiles waits for a capture and prints the heads of its CPU and allocation
+// profiles to stderr.
+func printProfiles(capture *profiling.Capture, what string, top int) error {
+	if err := capture.Wait(); err != nil {
+		return fmt.Errorf("profiling: %w", err)
+	}
+	for _, p := range []struct{ file, kind, flag string }{
+		{capture.CPU, "CPU", ""}, {capture.Allocs, "allocated bytes", "-sample_index=alloc_space"},
+	} {
+		var flags []string
+		if p.flag != "" {
+			flags = append(flags, p.flag)
+		}
+		head, err := profiling.Top(p.file, top, flags...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wpsload: %s profile of the %s (%s):\n%s\n", p.kind, what, p.file, head)
+	}
 	return nil
 }
 
@@ -173,7 +259,8 @@ type service struct {
 // connection sends far more messages per second than the default allows.
 const serviceRateLimit = "0"
 
-func startService(bin, hub, key, handlerURL string) (*service, error) {
+// startService starts `chathub pubsub`; with a pprofAddr it also serves its profiles there.
+func startService(bin, hub, key, handlerURL, pprofAddr string) (*service, error) {
 	dir, err := os.MkdirTemp("", "wpsload")
 	if err != nil {
 		return nil, err
@@ -190,6 +277,9 @@ func startService(bin, hub, key, handlerURL string) (*service, error) {
 	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn", "--rate-limit", serviceRateLimit)
 	fmt.Fprintf(os.Stderr, "wpsload: the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send far more than the default allows\n", serviceRateLimit)
 	cmd.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
+	if pprofAddr != "" {
+		cmd.Env = append(cmd.Env, profiling.EnvFor(pprofAddr))
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -236,18 +326,9 @@ type memStats struct {
 
 func (s *service) memory() (memStats, error) {
 	var m memStats
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
+	var err error
+	if m.rss, err = rss(s.cmd.Process.Pid); err != nil {
 		return m, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			var kb int64
-			if _, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), "%d", &kb); err != nil {
-				return m, fmt.Errorf("parsing %q: %w", line, err)
-			}
-			m.rss = kb << 10
-		}
 	}
 	resp, err := http.Get(s.cs.Endpoint.String() + "/metrics")
 	if err != nil {

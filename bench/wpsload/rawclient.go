@@ -33,9 +33,14 @@ type rawConn struct {
 	closed  atomic.Bool
 }
 
-// dialRaw opens a WebSocket connection to the service's client URL (ws://…) with a minimal
-// handshake and returns its descriptor, detached from Go's poller.
-func dialRaw(rawURL string, timeout time.Duration) (*rawConn, error) {
+// helloFunc runs a protocol's opening exchange on a connection right after the WebSocket
+// handshake (still blocking, with the dial's deadline), given the bytes already read after
+// the handshake; it returns the bytes it read beyond the exchange.
+type helloFunc func(nc net.Conn, pending []byte) ([]byte, error)
+
+// dialRaw opens a WebSocket connection to a client URL (ws://…) with a minimal handshake,
+// runs hello (if any) and returns its descriptor, detached from Go's poller.
+func dialRaw(rawURL string, timeout time.Duration, hello helloFunc) (*rawConn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -71,6 +76,12 @@ func dialRaw(rawURL string, timeout time.Duration) (*rawConn, error) {
 		line, _, _ := bytes.Cut(head, []byte("\r\n"))
 		return nil, fmt.Errorf("handshake refused: %s", line)
 	}
+	rest := head[end+4:]
+	if hello != nil {
+		if rest, err = hello(nc, rest); err != nil {
+			return nil, err
+		}
+	}
 	sc, err := nc.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		return nil, err
@@ -85,7 +96,7 @@ func dialRaw(rawURL string, timeout time.Duration) (*rawConn, error) {
 	}
 	syscall.CloseOnExec(fd)
 	c := &rawConn{fd: fd}
-	if rest := head[end+4:]; len(rest) > 0 {
+	if len(rest) > 0 {
 		c.pending = append([]byte(nil), rest...)
 	}
 	return c, nil
@@ -192,48 +203,133 @@ func (l *poller) read(c *rawConn) {
 }
 
 // frames handles the complete frames at the start of b and returns the incomplete rest.
-// Server frames are unmasked (RFC 6455 §5.1).
 func (l *poller) frames(c *rawConn, b []byte) []byte {
-	for len(b) >= 2 {
-		op := b[0] & 0x0f
-		size, hdr := uint64(b[1]&0x7f), 2
-		switch size {
-		case 126:
-			if len(b) < 4 {
-				return b
-			}
-			size, hdr = uint64(b[2])<<8|uint64(b[3]), 4
-		case 127:
-			if len(b) < 10 {
-				return b
-			}
-			size = 0
-			for _, x := range b[2:10] {
-				size = size<<8 | uint64(x)
-			}
-			hdr = 10
-		}
-		if uint64(len(b)-hdr) < size { //nolint:gosec // G115: hdr <= len(b), checked above
+	for {
+		op, payload, rest, ok := nextFrame(b)
+		if !ok {
 			return b
 		}
-		payload := b[hdr : hdr+int(size)]
 		switch op {
 		case 0x1, 0x2:
-			c.got.Add(1)
-			if sent, ok := leadingNanos(payload); ok {
-				if r := l.owner.rec.Load(); r != nil {
-					r.add(sent)
-				}
+			r := l.owner.rec.Load()
+			if n := stamps(payload, r); n > 0 {
+				c.got.Add(int64(n))
+			} else if op == 0x1 && isCentrifugoPing(payload) {
+				_, _ = syscall.Write(c.fd, maskedFrame(0x81, []byte("{}")))
 			}
 		case 0x9: // ping: answer with a masked pong carrying the same payload
-			l.pong(c, payload)
+			if len(payload) <= 125 {
+				_, _ = syscall.Write(c.fd, maskedFrame(0x8a, payload))
+			}
 		case 0x8:
 			l.drop(c)
 			return nil
 		}
-		b = b[hdr+int(size):]
+		b = rest
 	}
-	return b
+}
+
+// nextFrame splits the first complete frame off b: its opcode, its payload and the bytes
+// after it; ok is false while the frame is incomplete. Server frames are unmasked (RFC 6455
+// §5.1).
+func nextFrame(b []byte) (op byte, payload, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return 0, nil, b, false
+	}
+	op = b[0] & 0x0f
+	size, hdr := uint64(b[1]&0x7f), 2
+	switch size {
+	case 126:
+		if len(b) < 4 {
+			return 0, nil, b, false
+		}
+		size, hdr = uint64(b[2])<<8|uint64(b[3]), 4
+	case 127:
+		if len(b) < 10 {
+			return 0, nil, b, false
+		}
+		size = 0
+		for _, x := range b[2:10] {
+			size = size<<8 | uint64(x)
+		}
+		hdr = 10
+	}
+	if uint64(len(b)-hdr) < size { //nolint:gosec // G115: hdr <= len(b), checked above
+		return 0, nil, b, false
+	}
+	return op, b[hdr : hdr+int(size)], b[hdr+int(size):], true
+}
+
+// stampKey starts the send time in the JSON payloads of the comparison (makePayload).
+var stampKey = []byte(`{"t":`)
+
+// stamps counts the harness's messages in a data frame's payload and records each one's
+// latency with r (when r is not nil). A payload is one message with the send time in front
+// ("<nanos>|…", the PubSub scenarios), or holds one or more JSON messages each starting
+// with {"t":<nanos>, (the comparison's payload, which Centrifugo wraps in its push
+// envelope and may batch, one per line).
+func stamps(p []byte, r *recorder) int {
+	if sent, ok := leadingNanos(p); ok {
+		if r != nil {
+			r.add(sent)
+		}
+		return 1
+	}
+	n := 0
+	for {
+		i := bytes.Index(p, stampKey)
+		if i < 0 {
+			return n
+		}
+		p = p[i+len(stampKey):]
+		var v int64
+		digits := 0
+		for digits < len(p) && digits < 19 && p[digits] >= '0' && p[digits] <= '9' {
+			v = v*10 + int64(p[digits]-'0')
+			digits++
+		}
+		if digits == 0 {
+			continue
+		}
+		n++
+		if r != nil {
+			r.add(v)
+		}
+	}
+}
+
+// isCentrifugoPing reports whether a text payload holds Centrifugo's ping, an empty JSON
+// object on a line of its own (possibly batched with other replies), which the client must
+// answer with {} (https://centrifugal.dev/docs/transports/client_protocol#ping-pong).
+func isCentrifugoPing(p []byte) bool {
+	for len(p) > 0 {
+		line, rest, _ := bytes.Cut(p, []byte{'\n'})
+		if string(line) == "{}" {
+			return true
+		}
+		p = rest
+	}
+	return false
+}
+
+// maskedFrame returns a final client frame (first byte b0: FIN and the opcode) carrying
+// payload with an all-zero mask, which leaves the payload as is.
+func maskedFrame(b0 byte, payload []byte) []byte {
+	n := len(payload)
+	f := make([]byte, 0, 14+n)
+	switch {
+	case n < 126:
+		f = append(f, b0, 0x80|byte(n))
+	case n < 1<<16:
+		f = append(f, b0, 0x80|126, byte(n>>8), byte(n)) //nolint:gosec // G115: n < 1<<16 in this case
+	default:
+		f = append(f, b0, 0x80|127)
+		for i := 7; i >= 0; i-- {
+			f = append(f, byte(uint64(n)>>(8*i))) //nolint:gosec // G115: a length is never negative
+		}
+	}
+	f = append(f, 0, 0, 0, 0)
+	return append(f, payload...)
 }
 
 // leadingNanos parses the send time the harness puts in front of each payload ("<nanos>|…").
@@ -249,17 +345,6 @@ func leadingNanos(p []byte) (int64, bool) {
 		v = v*10 + int64(ch-'0')
 	}
 	return 0, false
-}
-
-func (l *poller) pong(c *rawConn, payload []byte) {
-	if len(payload) > 125 {
-		return
-	}
-	f := make([]byte, 0, 6+len(payload))
-	// An all-zero mask leaves the payload as is.
-	f = append(f, 0x8a, 0x80|byte(len(payload)), 0, 0, 0, 0) //nolint:gosec // G115: len(payload) <= 125, checked above
-	f = append(f, payload...)
-	_, _ = syscall.Write(c.fd, f)
 }
 
 func (l *poller) drop(c *rawConn) {

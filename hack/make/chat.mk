@@ -10,7 +10,8 @@ TOOLS += chromium
 test-chat: chromium oauth2-proxy ## Run only the chat server's tests (handlers, integration, headless browser) with -race.
 	$(GO) test -race -count=1 $(GOTESTFLAGS) ./chatserver/...
 
-# Flags for bin/chat-bench, e.g. BENCH_CHAT_ARGS="-n 100 -rate 100 -skip-baseline".
+# Flags for bin/chat-bench, e.g. BENCH_CHAT_ARGS="-n 100 -rate 100 -skip-baseline" or
+# "-scenarios many -profile-dir /tmp/prof" (see docs/chatserver.md).
 BENCH_CHAT_ARGS ?= -n 100,1000 -rate 50,10
 
 .PHONY: bench-chat

@@ -9,16 +9,21 @@ import (
 	"os"
 
 	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/internal/pprofserver"
 )
 
 // RunChatServer runs the 'chatserver' subcommand: the chat UI, /negotiate
 // and the Web PubSub event handler; with --embedded also the PubSub
-// service in the same process.
+// service in the same process. With $CHATHUB_PPROF_LISTEN set it also
+// serves its profiles there (pprofserver).
 func RunChatServer(ctx context.Context, args []string) error {
 	cfg := chatserver.DefaultConfig()
 	cfg.LoadEnv(os.Getenv)
 	logs := NewLogConfig(true)
 	if err := Configure("chatserver", args, logs, &cfg); err != nil {
+		return err
+	}
+	if _, err := pprofserver.StartFromEnv(ctx, os.Getenv); err != nil {
 		return err
 	}
 	opts := chatserver.Options{Logger: logs.Logger(os.Stderr).With("component", "chatserver")}

@@ -6,18 +6,23 @@ import (
 	"context"
 	"os"
 
+	"github.com/chathub/chathub/internal/pprofserver"
 	"github.com/chathub/chathub/pubsub"
 )
 
 // RunPubSub runs the 'pubsub' subcommand: the PubSub service (Web
 // PubSub-compatible). It prints the connection string on stdout and serves
 // until ctx ends; the key is printed only when it was generated or typed
-// with --access-key (see pubsub.CommandConfig.ResolveAccessKey).
+// with --access-key (see pubsub.CommandConfig.ResolveAccessKey). With $CHATHUB_PPROF_LISTEN
+// set it also serves its profiles there (pprofserver).
 func RunPubSub(ctx context.Context, args []string) error {
 	cfg := pubsub.DefaultCommandConfig()
 	cfg.LoadEnv(os.Getenv)
 	logs := NewLogConfig(false)
 	if err := Configure("pubsub", args, logs, &cfg); err != nil {
+		return err
+	}
+	if _, err := pprofserver.StartFromEnv(ctx, os.Getenv); err != nil {
 		return err
 	}
 	return pubsub.RunCommand(ctx, cfg, logs.Logger(os.Stderr), os.Stdout)
