@@ -17,12 +17,23 @@ import (
 	"time"
 
 	"github.com/chathub/chathub/chatserver/auth"
+	"github.com/chathub/chathub/internal/envvar"
 	"github.com/chathub/chathub/webpubsub"
 )
 
 // EnvConnectionString is the environment variable holding the Web PubSub
-// connection string; the name is the one the official chat sample uses.
-const EnvConnectionString = "WebPubSubConnectionString"
+// connection string. EnvTutorialConnectionString, the name the official
+// chat sample uses, is read when it is unset.
+const (
+	EnvConnectionString         = envvar.Prefix + "CONNECTION_STRING"
+	EnvTutorialConnectionString = "WebPubSubConnectionString"
+)
+
+// EnvVars are the environment variables the chat server reads (LoadEnv).
+var EnvVars = []envvar.Var{{
+	Name: EnvConnectionString, Accepted: []string{EnvTutorialConnectionString},
+	Usage: "the Web PubSub connection string",
+}}
 
 // MaxUserIDChars is the longest user id /negotiate accepts, in characters.
 const MaxUserIDChars = 64
@@ -53,6 +64,9 @@ type Config struct {
 	// ConnectionString is the Web PubSub connection string (from the
 	// environment). It holds the access key: never print it.
 	ConnectionString string
+	// ConnectionStringEnv is the environment variable ConnectionString came
+	// from (LoadEnv), for messages.
+	ConnectionStringEnv string
 	// ConnectionStringFile is a file holding the connection string (a mounted
 	// Secret). When set it wins over ConnectionString, and changes to the
 	// file are picked up without a restart.
@@ -122,8 +136,8 @@ func DefaultConfig() Config {
 
 // LoadEnv applies the environment (read through getenv) to c.
 func (c *Config) LoadEnv(getenv func(string) string) {
-	if v := strings.TrimSpace(getenv(EnvConnectionString)); v != "" {
-		c.ConnectionString = v
+	if v, from := EnvVars[0].Lookup(getenv); v != "" {
+		c.ConnectionString, c.ConnectionStringEnv = strings.TrimSpace(v), from
 	}
 }
 
@@ -135,7 +149,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"TCP address that alone serves /eventhandler and /metrics (empty: serve them on --listen)")
 	fs.StringVar(&c.Hub, "hub", c.Hub, "Web PubSub hub name")
 	fs.StringVar(&c.ConnectionStringFile, "connection-string-file", c.ConnectionStringFile,
-		"file holding the Web PubSub connection string (reloaded on change); overrides $"+EnvConnectionString)
+		"file holding the Web PubSub connection string (reloaded on change); overrides $"+EnvConnectionString+" and $"+EnvTutorialConnectionString)
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of the client access tokens issued by /negotiate")
 	fs.BoolVar(&c.ProxyClient, "proxy-client", c.ProxyClient,
 		"proxy client WebSockets (/client/...) to the service and give browsers URLs on the page's own origin")
@@ -215,10 +229,15 @@ func (c *Config) Validate() error {
 	case c.ConnectionStringFile != "":
 		// Read and parsed at start-up by the connection string watcher.
 	case c.ConnectionString == "":
-		return fmt.Errorf("no Web PubSub connection string: set $%s or --connection-string-file (or use --embedded)", EnvConnectionString)
+		return fmt.Errorf("no Web PubSub connection string: set $%s (or $%s) or --connection-string-file, or use --embedded",
+			EnvConnectionString, EnvTutorialConnectionString)
 	default:
 		if _, err := webpubsub.ParseConnectionString(c.ConnectionString); err != nil {
-			return fmt.Errorf("the connection string in $%s is invalid: %w", EnvConnectionString, err)
+			from := c.ConnectionStringEnv
+			if from == "" {
+				from = EnvConnectionString
+			}
+			return fmt.Errorf("the connection string in $%s is invalid: %w", from, err)
 		}
 	}
 	return nil

@@ -12,13 +12,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chathub/chathub/internal/envvar"
 	"github.com/chathub/chathub/pubsub/settings"
 	"github.com/chathub/chathub/webpubsub"
 )
 
 // EnvAccessKey is the environment variable that may hold the access key of
-// `chathub pubsub` (typically from a Kubernetes Secret).
-const EnvAccessKey = "WEBPUBSUB_ACCESS_KEY"
+// `chathub pubsub` (typically from a Kubernetes Secret); EnvOldAccessKey is
+// its deprecated name, still read when it is unset.
+const (
+	EnvAccessKey    = envvar.Prefix + "ACCESS_KEY"
+	EnvOldAccessKey = "WEBPUBSUB_ACCESS_KEY"
+)
+
+// EnvVars are the environment variables `chathub pubsub` reads (LoadEnv).
+var EnvVars = []envvar.Var{{
+	Name: EnvAccessKey, Deprecated: []string{EnvOldAccessKey},
+	Usage: "the primary access key, when neither --access-key nor --access-key-file gives one",
+}}
 
 // MaxAccessKeyFiles is how many --access-key-file flags `chathub pubsub` takes: the primary
 // key's file and the secondary key's, as Azure has two keys.
@@ -47,7 +58,7 @@ type CommandConfig struct {
 	// AccessKeyFromEnv; an empty secondary file means no secondary key. The
 	// files are re-read every ReloadInterval (see RunCommand).
 	AccessKeyFiles []string
-	// AccessKeyFromEnv is $WEBPUBSUB_ACCESS_KEY (LoadEnv), used when neither
+	// AccessKeyFromEnv is $CHATHUB_ACCESS_KEY (LoadEnv; or the deprecated $WEBPUBSUB_ACCESS_KEY), used when neither
 	// AccessKey nor the file gives a key. Never printed.
 	AccessKeyFromEnv string
 	// SettingsFile names a hub settings JSON file loaded before serving and
@@ -90,7 +101,7 @@ func DefaultCommandConfig() CommandConfig {
 
 // LoadEnv applies the environment (read through getenv) to c.
 func (c *CommandConfig) LoadEnv(getenv func(string) string) {
-	if v := getenv(EnvAccessKey); v != "" {
+	if v, _ := EnvVars[0].Lookup(getenv); v != "" {
 		c.AccessKeyFromEnv = v
 	}
 }

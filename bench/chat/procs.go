@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -152,7 +153,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	svc := exec.CommandContext(ctx, o.chathub, "pubsub", "--listen", svcAddr,
 		"--settings-file", settingsFile, "--log-level", "error", "--rate-limit", serviceRateLimit)
 	fmt.Fprintf(os.Stderr, "   the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send faster than a person\n", serviceRateLimit)
-	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
+	svc.Env = append(os.Environ(), pubsub.EnvAccessKey+"="+key)
 	if err := procs.start(ctx, "service", svc); err != nil {
 		return nil, err
 	}

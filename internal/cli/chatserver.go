@@ -17,11 +17,14 @@ import (
 func RunChatServer(ctx context.Context, args []string) error {
 	cfg := chatserver.DefaultConfig()
 	cfg.LoadEnv(os.Getenv)
-	logs := NewLogConfig(true)
+	logs := NewLogConfig()
+	logs.LoadEnv(os.Getenv)
 	if err := Configure("chatserver", args, logs, &cfg); err != nil {
 		return err
 	}
-	opts := chatserver.Options{Logger: logs.Logger(os.Stderr).With("component", "chatserver")}
+	log := logs.Logger(os.Stderr).With("component", "chatserver")
+	WarnDeprecatedEnv(log, os.Getenv, chatserver.EnvVars...)
+	opts := chatserver.Options{Logger: log}
 	if cfg.Embedded {
 		return chatserver.RunEmbedded(ctx, cfg, opts, os.Stdout)
 	}

@@ -14,6 +14,7 @@ import (
 // are usage errors (exit 2), found before anything listens.
 func TestChatServerRejectsBadFlags(t *testing.T) {
 	t.Setenv(chatserver.EnvConnectionString, "")
+	t.Setenv(chatserver.EnvTutorialConnectionString, "")
 	tests := map[string]struct {
 		args    []string
 		wantErr string
@@ -28,7 +29,7 @@ func TestChatServerRejectsBadFlags(t *testing.T) {
 		"a bad body timeout": {[]string{"--embedded", "--read-body-timeout", "soon"},
 			`usage error: invalid value "soon" for flag -read-body-timeout: parse error`},
 		"no connection string": {nil, "usage error: no Web PubSub connection string: set $" + chatserver.EnvConnectionString +
-			" or --connection-string-file (or use --embedded)"},
+			" (or $" + chatserver.EnvTutorialConnectionString + ") or --connection-string-file, or use --embedded"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
