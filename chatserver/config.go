@@ -35,6 +35,9 @@ var EnvVars = []envvar.Var{{
 	Usage: "the Web PubSub connection string",
 }}
 
+// DefaultMetricsListen is the default of --metrics-listen: loopback only.
+const DefaultMetricsListen = "127.0.0.1:9090"
+
 // MaxUserIDChars is the longest user id /negotiate accepts, in characters.
 const MaxUserIDChars = 64
 
@@ -56,9 +59,14 @@ type Config struct {
 	// Listen is the TCP address the HTTP server binds.
 	Listen string
 	// InternalListen, when set, is a second TCP address that alone serves
-	// /eventhandler and /metrics; Listen then answers 404 for them. Empty
-	// serves everything on Listen.
+	// /eventhandler; Listen then answers 404 for it. Empty serves it on
+	// Listen.
 	InternalListen string
+	// MetricsListen is the TCP address that alone serves /metrics (and a
+	// /healthz); empty serves no metrics. /metrics is never on Listen, which
+	// an Ingress routes to the world. The default is loopback, so a chat
+	// server run by hand exposes nothing; the operator passes :9090.
+	MetricsListen string
 	// Hub is the Web PubSub hub the chat uses.
 	Hub string
 	// ConnectionString is the Web PubSub connection string (from the
@@ -116,6 +124,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Listen:          ":8080",
+		MetricsListen:   DefaultMetricsListen,
 		Hub:             "chat",
 		ReloadInterval:  2 * time.Second,
 		TokenTTL:        time.Hour,
@@ -146,7 +155,9 @@ func (c *Config) LoadEnv(getenv func(string) string) {
 func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "TCP address to serve HTTP on")
 	fs.StringVar(&c.InternalListen, "internal-listen", c.InternalListen,
-		"TCP address that alone serves /eventhandler and /metrics (empty: serve them on --listen)")
+		"TCP address that alone serves /eventhandler (empty: serve it on --listen)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen,
+		"TCP address that alone serves /metrics, never --listen (empty: no metrics; \":9090\" serves every interface, as in a pod)")
 	fs.StringVar(&c.Hub, "hub", c.Hub, "Web PubSub hub name")
 	fs.StringVar(&c.ConnectionStringFile, "connection-string-file", c.ConnectionStringFile,
 		"file holding the Web PubSub connection string (reloaded on change); overrides $"+EnvConnectionString+" and $"+EnvTutorialConnectionString)
@@ -172,15 +183,31 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Auth.BindFlags(fs)
 }
 
+// sameAddress reports whether a, when set, is the address b: two
+// listeners cannot share it, unless the port is 0 (any free one).
+func sameAddress(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == "" || a != b {
+		return false
+	}
+	_, port, _ := net.SplitHostPort(a)
+	return port != "0"
+}
+
 // Validate reports the first problem with c as one sentence. It parses the
 // connection string from the environment; the message never contains the key.
 func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Listen) == "" {
 		return errors.New("the listen address (--listen) must not be empty")
 	}
-	if _, port, _ := net.SplitHostPort(c.Listen); c.InternalListen != "" && port != "0" &&
-		strings.TrimSpace(c.InternalListen) == strings.TrimSpace(c.Listen) {
+	if sameAddress(c.InternalListen, c.Listen) {
 		return errors.New("the internal listen address (--internal-listen) must differ from --listen")
+	}
+	if sameAddress(c.MetricsListen, c.Listen) {
+		return errors.New("the metrics address (--metrics-listen) must differ from --listen: /metrics is never public")
+	}
+	if sameAddress(c.MetricsListen, c.InternalListen) {
+		return errors.New("the metrics address (--metrics-listen) must differ from --internal-listen")
 	}
 	if err := webpubsub.ValidateHubName(c.Hub); err != nil {
 		return fmt.Errorf("the hub name (--hub) is invalid: %w", err)

@@ -36,12 +36,10 @@ func RunChatServer(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
-	var internal net.Listener
-	if cfg.InternalListen != "" {
-		if internal, err = net.Listen("tcp", cfg.InternalListen); err != nil {
-			_ = ln.Close() // the listen error is the one to report
-			return fmt.Errorf("cannot listen on %s: %w", cfg.InternalListen, err)
-		}
+	more, err := chatserver.Listen(cfg)
+	if err != nil {
+		_ = ln.Close() // the listen error is the one to report
+		return err
 	}
-	return srv.Serve(ctx, ln, internal)
+	return srv.Serve(ctx, ln, more)
 }
