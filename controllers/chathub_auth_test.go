@@ -11,6 +11,7 @@ import (
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/internal/cli"
 	"github.com/chathub/chathub/chatserver/auth"
 )
 
@@ -71,6 +72,7 @@ func TestAuthSpecReachesTheChatServer(t *testing.T) {
 			fs := flag.NewFlagSet("chatserver", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			cfg.BindFlags(fs)
+			cli.NewLogConfig().BindFlags(fs) // the flags every subcommand adds
 			if err := fs.Parse(args[1:]); err != nil {
 				t.Fatalf("the chat server refuses its arguments %q: %v", args, err)
 			}

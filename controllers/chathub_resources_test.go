@@ -101,7 +101,8 @@ func TestChatServerArgs(t *testing.T) {
 	}{
 		"an embedded hub proxies clients to the PubSub service": {
 			hub: hubFor(nil),
-			want: []string{"chatserver", "--listen", ":8080", "--hub", "my_chat", "--connection-string-file",
+			want: []string{"chatserver", "--listen", ":8080", "--metrics-listen", ":9090", "--log-format", "json",
+				"--hub", "my_chat", "--connection-string-file",
 				"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s", "--internal-listen", ":8081", "--proxy-client"},
 		},
 		"an Azure hub with a token TTL passes it on and does not proxy": {
@@ -109,7 +110,8 @@ func TestChatServerArgs(t *testing.T) {
 				h.Spec.WebPubSub = chatv1.WebPubSubSource{Azure: &chatv1.AzureSource{ResourceID: testResourceID}}
 				h.Spec.Server.TokenTTL = &metav1.Duration{Duration: 15 * time.Minute}
 			}),
-			want: []string{"chatserver", "--listen", ":8080", "--hub", "my_chat", "--connection-string-file",
+			want: []string{"chatserver", "--listen", ":8080", "--metrics-listen", ":9090", "--log-format", "json",
+				"--hub", "my_chat", "--connection-string-file",
 				"/etc/chathub/connection/connectionString", "--token-ttl", "15m0s"},
 		},
 	}
