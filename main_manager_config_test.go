@@ -73,7 +73,7 @@ func TestManagerConfig(t *testing.T) {
 			wantErr: "usage error: --health-probe-bind-address must be an address: the kubelet probes /healthz and /readyz",
 		},
 		"an unknown flag is a usage error": {
-			args: []string{"--default-chat-image=i", "--bogus"}, wantErr: "usage error: flag provided but not defined: -bogus",
+			args: []string{"--default-chat-image=i", "--bogus"}, wantErr: "usage error: unknown flag --bogus (--help lists the flags)",
 		},
 		"a stray argument is a usage error": {
 			args: []string{"--default-chat-image=i", "extra"}, wantErr: `usage error: unexpected arguments ["extra"]`,
@@ -114,7 +114,7 @@ func TestManagerLogFlags(t *testing.T) {
 			args: []string{"--zap-devel", "--log-format=json"}, wantFormat: "json", wantLevel: "debug", wantDeprecated: true,
 		},
 		"--zap-devel=false changes nothing": {args: []string{"--zap-devel=false"}, wantFormat: "text", wantLevel: "info"},
-		"--zap-devel with a bad value":      {args: []string{"--zap-devel=maybe"}, wantErr: `usage error: invalid boolean value "maybe" for -zap-devel: not true or false`},
+		"--zap-devel with a bad value":      {args: []string{"--zap-devel=maybe"}, wantErr: `usage error: --zap-devel "maybe" is not true or false`},
 		"a bad --log-format":                {args: []string{"--log-format=xml"}, wantErr: `usage error: --log-format "xml" is not text or json`},
 	}
 	for name, tc := range tests {

@@ -3,6 +3,7 @@
 package pubsub
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -82,10 +83,11 @@ type CommandConfig struct {
 	// 0 means DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
 
-	fileKeys    []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
-	fileRaw     [][]byte // the content of each of AccessKeyFiles (LoadFiles)
-	fileLoaded  bool
-	settingsRaw []byte // the content of SettingsFile (SettingsStore)
+	accessKeyEnv string   // the variable AccessKeyFromEnv came from (LoadEnv)
+	fileKeys     []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
+	fileRaw      [][]byte // the content of each of AccessKeyFiles (LoadFiles)
+	fileLoaded   bool
+	settingsRaw  []byte // the content of SettingsFile (SettingsStore)
 }
 
 // DefaultCommandConfig returns the configuration used when nothing
@@ -101,8 +103,8 @@ func DefaultCommandConfig() CommandConfig {
 
 // LoadEnv applies the environment (read through getenv) to c.
 func (c *CommandConfig) LoadEnv(getenv func(string) string) {
-	if v, _ := EnvVars[0].Lookup(getenv); v != "" {
-		c.AccessKeyFromEnv = v
+	if v, from := EnvVars[0].Lookup(getenv); v != "" {
+		c.AccessKeyFromEnv, c.accessKeyEnv = v, from
 	}
 }
 
@@ -188,7 +190,18 @@ func (c *CommandConfig) Validate() error {
 		return nil // the keys are checked once the files are read
 	}
 	keys, _ := c.givenKeys()
-	return validateKeys(keys)
+	if err := validateKeys(keys); err != nil {
+		if c.primaryFromEnv() {
+			return fmt.Errorf("$%s: %w", cmp.Or(c.accessKeyEnv, EnvAccessKey), err)
+		}
+		return err
+	}
+	return nil
+}
+
+// primaryFromEnv reports whether the primary key is AccessKeyFromEnv.
+func (c *CommandConfig) primaryFromEnv() bool {
+	return c.AccessKey == "" && c.AccessKeyFromEnv != "" && (len(c.fileKeys) == 0 || c.fileKeys[0] == "")
 }
 
 // validateKeys checks keys, primary first; messages say which key, never

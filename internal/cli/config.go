@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/chathub/chathub/internal/envvar"
@@ -59,7 +60,7 @@ func Configure(name string, args []string, parts ...FlagConfig) error {
 			fs.PrintDefaults()
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return fmt.Errorf("%w: %s", ErrUsage, flagError(fs, err))
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", ErrUsage, fs.Args())
@@ -88,6 +89,46 @@ const (
 var LogEnvVars = []envvar.Var{
 	{Name: EnvLogLevel, Usage: "the default of --log-level"},
 	{Name: EnvLogFormat, Usage: "the default of --log-format"},
+}
+
+// The flag package's parse errors, which flagError rewrites.
+var (
+	flagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+	flagNoValue   = regexp.MustCompile(`^flag needs an argument: -+(.+)$`)
+	flagBadValue  = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-+([^:]+): (.*)$`)
+)
+
+// valueKinds says, for the value types the flag package names in --help,
+// what a value must look like.
+var valueKinds = map[string]string{
+	"duration": "a duration such as 30s, 5m or 1h",
+	"int":      "a whole number",
+	"uint":     "a whole number",
+	"float":    "a number",
+	"":         "true or false",
+}
+
+// flagError rewrites a parse error of fs as one sentence in the words of
+// the command line (--name, not -name), saying what a bad value must look
+// like; an error it does not know is returned as it is.
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if m := flagUndefined.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("unknown flag --%s (--help lists the flags)", m[1])
+	}
+	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("--%s needs a value", m[1])
+	}
+	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
+		if f := fs.Lookup(m[2]); f != nil {
+			typ, _ := flag.UnquoteUsage(f)
+			if kind, ok := valueKinds[typ]; ok {
+				return fmt.Sprintf("--%s %q is not %s", m[2], m[1], kind)
+			}
+		}
+		return fmt.Sprintf("--%s %q: %s", m[2], m[1], m[3])
+	}
+	return msg
 }
 
 // LogConfig is the logging part of every subcommand's configuration:

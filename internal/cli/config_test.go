@@ -66,7 +66,7 @@ func TestConfigure(t *testing.T) {
 			loadErr: errors.New("reading the file: gone"), want: []string{"validate a", "load b"}, wantErr: "reading the file: gone",
 		},
 		"an unknown flag stops before anything": {
-			args: []string{"--c"}, wantErr: "usage error: flag provided but not defined: -c", wantUsage: true,
+			args: []string{"--c"}, wantErr: "usage error: unknown flag --c (--help lists the flags)", wantUsage: true,
 		},
 		"a stray argument stops before anything": {
 			args: []string{"--b=x", "y", "z"}, wantErr: `usage error: unexpected arguments ["y" "z"]`, wantUsage: true,

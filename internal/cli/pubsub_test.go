@@ -22,7 +22,7 @@ func TestPubSubRejectsBadFlags(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		"an unknown flag":            {[]string{"--nope"}, "usage error: flag provided but not defined: -nope"},
+		"an unknown flag":            {[]string{"--nope"}, "usage error: unknown flag --nope (--help lists the flags)"},
 		"a bad log level":            {[]string{"--log-level", "loud"}, `usage error: --log-level "loud" is not debug, info, warn or error`},
 		"a stray argument":           {[]string{"extra"}, `usage error: unexpected arguments ["extra"]`},
 		"a short access key":         {[]string{"--access-key", "short"}, "usage error: access key is 5 characters long, it must be at least 32"},
