@@ -194,17 +194,12 @@ func TestServeNeedsAnInternalListenerExactlyWhenConfigured(t *testing.T) {
 		t.Errorf("New with --internal-listen equal to --listen: %v, want an error naming --internal-listen", err)
 	}
 
-	cfg.Listen, cfg.InternalListen = "127.0.0.1:0", ""
-	srv, err := New(cfg, Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	cfg.Listen, cfg.InternalListen, cfg.MetricsListen = "127.0.0.1:8080", "", "127.0.0.1:8080"
+	cfg.InternalListen, cfg.MetricsListen = "", cfg.Listen
 	if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
 		t.Errorf("New with --metrics-listen equal to --listen: %v, want an error naming --metrics-listen", err)
 	}
 	cfg.Listen, cfg.InternalListen, cfg.MetricsListen = "127.0.0.1:0", "", "127.0.0.1:0"
-	srv, err = New(cfg, Options{Logger: testLogger(t)})
+	srv, err := New(cfg, Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -234,7 +234,6 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 // must be nil unless cfg.InternalListen is set. Listen opens them.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, more Listeners) error {
 	if (more.Internal != nil) != (s.internal != nil) {
-		more.Close()
 		return errors.New("an internal listener needs --internal-listen, and --internal-listen an internal listener")
 	}
 	return s.serve(ctx, ln, s.handler, more, nil)

@@ -5,14 +5,15 @@ package controllers
 import (
 	"flag"
 	"io"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/chatserver"
-	"github.com/chathub/chathub/internal/cli"
 	"github.com/chathub/chathub/chatserver/auth"
+	"github.com/chathub/chathub/internal/cli"
 )
 
 // TestAuthSpecReachesTheChatServer creates ChatHubs with each sign-in mode
@@ -60,7 +61,7 @@ func TestAuthSpecReachesTheChatServer(t *testing.T) {
 	for name, tc := range tests {
 		i++
 		t.Run(name, func(t *testing.T) {
-			h := embeddedHub("auth"+string(rune('a'+i)), ns)
+			h := embeddedHub("auth"+strconv.Itoa(i), ns)
 			h.Spec.Auth = tc.auth
 			mustCreate(t, h)
 			got, err := getHub(h.Name, ns)

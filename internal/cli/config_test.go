@@ -185,17 +185,17 @@ func TestLogConfig(t *testing.T) {
 
 func TestWarnDeprecatedEnv(t *testing.T) {
 	t.Parallel()
-	const secret = "the-value-is-a-secret"
+	const value = "the-value-is-never-logged"
 	var buf bytes.Buffer
 	log := NewLogConfig().Logger(&buf)
-	env := map[string]string{"OLD_KEY": secret}
+	env := map[string]string{"OLD_KEY": value}
 	WarnDeprecatedEnv(log, func(k string) string { return env[k] },
 		envvar.Var{Name: "CHATHUB_KEY", Deprecated: []string{"OLD_KEY"}}, envvar.Var{Name: "CHATHUB_OTHER", Deprecated: []string{"OLD_OTHER"}})
 	want := " level=WARN msg=\"Deprecated environment variable: set the new name instead\" variable=OLD_KEY use=CHATHUB_KEY\n"
 	if !strings.HasSuffix(buf.String(), want) || strings.Count(buf.String(), "\n") != 1 {
 		t.Errorf("logged %q, want %q", buf.String(), want)
 	}
-	if strings.Contains(buf.String(), secret) {
+	if strings.Contains(buf.String(), value) {
 		t.Error("the warning shows the value")
 	}
 }

@@ -54,7 +54,7 @@ func TestPubSubKeySources(t *testing.T) {
 	})
 	t.Run("an unreadable key file is not a usage error", func(t *testing.T) {
 		t.Setenv(pubsub.EnvAccessKey, "")
-	t.Setenv(pubsub.EnvOldAccessKey, "")
+		t.Setenv(pubsub.EnvOldAccessKey, "")
 		err := RunPubSub(t.Context(), []string{"--access-key-file", filepath.Join(t.TempDir(), "nope")})
 		if err == nil || errors.Is(err, ErrUsage) || !strings.HasPrefix(err.Error(), "reading --access-key-file: ") {
 			t.Fatalf("got %v, want a plain error about the key file", err)

@@ -15,9 +15,9 @@ func TestLookup(t *testing.T) {
 		wantValue, from string
 		wantDeprecated  []Deprecation
 	}{
-		"unset":                       {env: nil},
-		"the name":                    {env: map[string]string{"CHATHUB_X": " a "}, wantValue: " a ", from: "CHATHUB_X"},
-		"the name wins over the rest": {env: map[string]string{"CHATHUB_X": "a", "TutorialX": "b", "OLD_X": "c"}, wantValue: "a", from: "CHATHUB_X"},
+		"unset":                        {env: nil},
+		"the name":                     {env: map[string]string{"CHATHUB_X": " a "}, wantValue: " a ", from: "CHATHUB_X"},
+		"the name wins over the rest":  {env: map[string]string{"CHATHUB_X": "a", "TutorialX": "b", "OLD_X": "c"}, wantValue: "a", from: "CHATHUB_X"},
 		"an accepted name, no warning": {env: map[string]string{"TutorialX": "b", "OLD_X": "c"}, wantValue: "b", from: "TutorialX"},
 		"a deprecated name, a warning": {env: map[string]string{"OLD_X": "c"}, wantValue: "c", from: "OLD_X",
 			wantDeprecated: []Deprecation{{Used: "OLD_X", Name: "CHATHUB_X"}}},
