@@ -162,7 +162,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	}
 
 	//nolint:gosec // G204: the chathub binary given on the command line
-	chat := exec.CommandContext(ctx, o.chathub, append([]string{"chatserver", "--listen", goAddr, "--metrics-listen", "127.0.0.1:0", "--hub", hubGo}, benchRateFlags...)...)
+	chat := exec.CommandContext(ctx, o.chathub, append([]string{"chatserver", "--listen", goAddr, "--metrics-listen", "", "--hub", hubGo}, benchRateFlags...)...)
 	chat.Env = append(os.Environ(), chatserver.EnvConnectionString+"="+connStr)
 	if err := procs.start(ctx, "go-chat", chat); err != nil {
 		return nil, err
