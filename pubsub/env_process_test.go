@@ -34,7 +34,7 @@ func TestAccessKeyFromTheEnvironmentByEitherName(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0") //nolint:gosec // G204: the binary this test built
+			cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0")
 			cmd.Env = []string{tc.env + "=" + testKey}
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
