@@ -15,6 +15,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/internal/cli"
+	"github.com/chathub/chathub/internal/envvar"
+	"github.com/chathub/chathub/internal/pprofserver"
+	"github.com/chathub/chathub/pubsub"
 )
 
 // flagTableDocs names, for each subcommand, the page holding its flag table.
@@ -24,12 +30,22 @@ var flagTableDocs = map[string]string{
 	"pubsub":     "docs/pubsub.md",
 }
 
+// commandEnv names, for each subcommand with a flag table, the
+// environment variables it reads: every name of each (the CHATHUB_ one,
+// the accepted and the deprecated ones) has a `$NAME` row in the table, and
+// every `$NAME` row is one of them.
+var commandEnv = map[string][]envvar.Var{
+	"manager":    append(slices.Clone(managerEnvVars), cli.LogEnvVars...),
+	"chatserver": append(slices.Concat(chatserver.EnvVars, cli.LogEnvVars), envvar.Var{Name: pprofserver.EnvListen}),
+	"pubsub":     append(slices.Concat(pubsub.EnvVars, cli.LogEnvVars), envvar.Var{Name: pprofserver.EnvListen}),
+}
+
 // flaglessCommands are the subcommands without flags, hence without a flag table.
 var flaglessCommands = map[string]bool{"version": true}
 
 // flagTableHeader is the header row of a flag table. A page in flagTableDocs
 // holds exactly one table with this header. Each row's first cell is one
-// flag (`--name`) or one environment variable (`$NAME`, not checked); the
+// flag (`--name`) or one environment variable (`$NAME`, see commandEnv); the
 // default cell is the default `chathub <command> --help` prints, in
 // backticks (a duration in any spelling: `1h` for 1h0m0s), or "—" when it
 // prints none (the flag's zero value, such as `false`, is accepted too).
@@ -52,8 +68,9 @@ type docFlag struct {
 
 // TestDocFlagTables checks the flag tables of docs/ against the flags the
 // subcommands define: every flag `chathub <command> --help` prints is in its
-// table with the same default, and every flag of the table exists. Usage
-// texts are not compared.
+// table with the same default, and every flag of the table exists; the same
+// for the environment variables of commandEnv. Usage texts are not
+// compared.
 func TestDocFlagTables(t *testing.T) {
 	for _, c := range commands {
 		if _, ok := flagTableDocs[c.Name]; !ok && !flaglessCommands[c.Name] {
@@ -67,7 +84,21 @@ func TestDocFlagTables(t *testing.T) {
 			if len(help) == 0 {
 				t.Fatalf("chathub %s --help printed no flags", cmd)
 			}
-			table := docFlagTable(t, doc)
+			table, envRows := docFlagTable(t, doc)
+			envNames := map[string]bool{}
+			for _, v := range commandEnv[cmd] {
+				for _, n := range append(append([]string{v.Name}, v.Accepted...), v.Deprecated...) {
+					envNames[n] = true
+					if _, ok := envRows[n]; !ok {
+						t.Errorf("%s: $%s, read by chathub %s, is missing from the flag table", doc, n, cmd)
+					}
+				}
+			}
+			for n, line := range envRows {
+				if !envNames[n] {
+					t.Errorf("%s:%d: $%s is in the flag table but chathub %s does not read it", doc, line, n, cmd)
+				}
+			}
 			for name, h := range help {
 				d, ok := table[name]
 				if !ok {
@@ -201,15 +232,16 @@ func parseHelp(t *testing.T, out string) map[string]helpFlag {
 	return flags
 }
 
-// docFlagTable reads the one flag table of the page at path.
-func docFlagTable(t *testing.T, path string) map[string]docFlag {
+// docFlagTable reads the one flag table of the page at path: its flags,
+// and the line of each environment variable.
+func docFlagTable(t *testing.T, path string) (flags map[string]docFlag, env map[string]int) {
 	t.Helper()
 	f, err := os.Open(path) //nolint:gosec // G304: path is a page of the repository's own docs
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = f.Close() }()
-	flags := map[string]docFlag{}
+	flags, env = map[string]docFlag{}, map[string]int{}
 	tables, inTable, n := 0, false, 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -235,8 +267,12 @@ func docFlagTable(t *testing.T, path string) map[string]docFlag {
 			continue // the separator row
 		}
 		switch first := cells[0]; {
-		case strings.HasPrefix(first, "`$") && strings.HasSuffix(first, "`"):
-			// An environment variable: not a flag.
+		case strings.HasPrefix(first, "`$") && strings.HasSuffix(first, "`") && !strings.ContainsAny(first[2:len(first)-1], "` ,"):
+			name := first[2 : len(first)-1]
+			if _, dup := env[name]; dup {
+				t.Fatalf("%s:%d: $%s is in the flag table twice", path, n, name)
+			}
+			env[name] = n
 		case strings.HasPrefix(first, "`--") && strings.HasSuffix(first, "`") && !strings.ContainsAny(first[3:len(first)-1], "` ,"):
 			name := first[3 : len(first)-1]
 			if _, dup := flags[name]; dup {
@@ -253,7 +289,7 @@ func docFlagTable(t *testing.T, path string) map[string]docFlag {
 	if tables != 1 {
 		t.Fatalf("%s: want one flag table (header %q), found %d", path, flagTableHeader, tables)
 	}
-	return flags
+	return flags, env
 }
 
 // tableCells splits a markdown table row into trimmed cells. A | inside

@@ -8,18 +8,20 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/controllers"
 	"github.com/chathub/chathub/internal/cli"
+	"github.com/chathub/chathub/internal/envvar"
 	"github.com/chathub/chathub/internal/version"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -38,11 +40,24 @@ func registerBuildInfo() {
 func runManager(ctx context.Context, args []string) error {
 	cfg := defaultManagerConfig()
 	cfg.LoadEnv(os.Getenv)
-	if err := cli.Configure("manager", args, &cfg); err != nil {
+	logs := cli.NewLogConfig()
+	logs.LoadEnv(os.Getenv)
+	devel := &zapDevel{logs: logs}
+	if err := cli.Configure("manager", args, logs, devel, &cfg); err != nil {
 		return err
 	}
-	ctrl.SetLogger(zap.New(zap.UseDevMode(cfg.DevelopmentLogs)))
+	// One slog handler for the operator's logs and those of the
+	// Kubernetes client libraries (klog: leader election, client-go).
+	logger := logr.FromSlogHandler(logs.Handler(os.Stderr))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
 	log := ctrl.Log.WithName("setup")
+	if devel.used {
+		log.Info("The flag --zap-devel is deprecated: use --log-format text --log-level debug")
+	}
+	for _, d := range envvar.Deprecations(os.Getenv, append(managerEnvVars, cli.LogEnvVars...)...) {
+		log.Info("Deprecated environment variable: set the new name instead", "variable", d.Used, "use", d.Name)
+	}
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -88,7 +103,8 @@ func runManager(ctx context.Context, args []string) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	ready := newReadiness(mgr.GetCache(), mgr.Elected(), cfg.LeaderElect)
+	if err := mgr.AddReadyzCheck("controllers", ready.check); err != nil {
 		return fmt.Errorf("adding the readiness check: %w", err)
 	}
 	log.Info("Starting the manager", "watchNamespaces", cfg.namespaces(), "defaultChatImage", cfg.DefaultChatImage)

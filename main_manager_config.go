@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,11 +17,59 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/chathub/chathub/controllers"
+	"github.com/chathub/chathub/internal/cli"
+	"github.com/chathub/chathub/internal/envvar"
 )
+
+// zapDevel is the deprecated --zap-devel flag of the manager, which logged
+// through zap: it now stands for --log-format text --log-level debug, in
+// its place on the command line (a later --log-format or --log-level
+// wins), and the manager warns that it is deprecated.
+type zapDevel struct {
+	logs *cli.LogConfig
+	used bool
+}
+
+// BindFlags registers --zap-devel.
+func (z *zapDevel) BindFlags(fs *flag.FlagSet) {
+	fs.Var(z, "zap-devel", "Deprecated: use --log-format text --log-level debug, which it stands for.")
+}
+
+// Validate accepts every use: the flag package has parsed the boolean.
+func (z *zapDevel) Validate() error { return nil }
+
+// IsBoolFlag lets --zap-devel stand alone, as before.
+func (z *zapDevel) IsBoolFlag() bool { return true }
+
+func (z *zapDevel) String() string { return "false" }
+
+func (z *zapDevel) Set(v string) error {
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("not true or false")
+	}
+	if on {
+		z.logs.Format, z.logs.Level, z.used = "text", "debug", true
+	}
+	return nil
+}
 
 // envChatImage is the environment variable holding the default of
 // --default-chat-image: the operator's own image.
-const envChatImage = "CHATHUB_IMAGE"
+const envChatImage = envvar.Prefix + "IMAGE"
+
+// managerEnvVars are the environment variables of the manager besides the
+// logging ones (cli.LogEnvVars).
+var managerEnvVars = []envvar.Var{{Name: envChatImage, Usage: "the default of --default-chat-image"}}
+
+// The default addresses of the metrics and probe endpoints: loopback, so a
+// manager run by hand is not reachable from the network. In a pod the
+// kubelet probes the pod IP and Prometheus scrapes it, so the chart and
+// config/manager pass :8443 and :8081 explicitly.
+const (
+	defaultMetricsAddr = "127.0.0.1:8443"
+	defaultProbeAddr   = "127.0.0.1:8081"
+)
 
 // leaderElectionID names the Lease the manager replicas elect a leader with.
 const leaderElectionID = "chathub-operator.chat.webpubsub.dev"
@@ -39,7 +88,6 @@ type managerConfig struct {
 	WatchNamespaces         string
 	MaxConcurrentReconciles int
 	DefaultChatImage        string
-	DevelopmentLogs         bool
 	// Kubeconfig is the path of --kubeconfig; empty uses ctrl.GetConfig's
 	// search (KUBECONFIG, in-cluster, ~/.kube/config).
 	Kubeconfig string
@@ -48,33 +96,32 @@ type managerConfig struct {
 // defaultManagerConfig returns the configuration used when nothing overrides it.
 func defaultManagerConfig() managerConfig {
 	return managerConfig{
-		MetricsAddr:             ":8443",
+		MetricsAddr:             defaultMetricsAddr,
 		SecureMetrics:           true,
-		ProbeAddr:               ":8081",
+		ProbeAddr:               defaultProbeAddr,
 		MaxConcurrentReconciles: 4,
 	}
 }
 
 // LoadEnv applies the environment (read through getenv) to c.
 func (c *managerConfig) LoadEnv(getenv func(string) string) {
-	if v := getenv(envChatImage); v != "" {
-		c.DefaultChatImage = v
+	if v, _ := managerEnvVars[0].Lookup(getenv); v != "" {
+		c.DefaultChatImage = strings.TrimSpace(v)
 	}
 }
 
 // BindFlags registers the manager's flags on fs, with c's current values as
 // defaults, so parsing fs overrides c.
 func (c *managerConfig) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.MetricsAddr, "metrics-bind-address", c.MetricsAddr, "Address of the metrics endpoint; \"0\" disables it.")
+	fs.StringVar(&c.MetricsAddr, "metrics-bind-address", c.MetricsAddr, "Address of the metrics endpoint; \"0\" disables it; \":8443\" serves every interface (in a pod).")
 	fs.BoolVar(&c.SecureMetrics, "metrics-secure", c.SecureMetrics, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
-	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", c.ProbeAddr, "Address of the /healthz and /readyz endpoints.")
+	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", c.ProbeAddr, "Address of the /healthz and /readyz endpoints; \":8081\" serves every interface (in a pod, for the kubelet).")
 	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "Elect a leader so only one replica reconciles.")
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", c.LeaderElectionNamespace, "Namespace of the leader election Lease (default: the pod's namespace).")
 	fs.StringVar(&c.WatchNamespaces, "watch-namespaces", c.WatchNamespaces, "Comma-separated namespaces to watch; empty watches all.")
 	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", c.MaxConcurrentReconciles, "ChatHubs reconciled in parallel.")
 	fs.StringVar(&c.DefaultChatImage, "default-chat-image", c.DefaultChatImage, "Image of the chat server when a ChatHub names none (env "+envChatImage+").")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "Path of the kubeconfig file; empty uses $KUBECONFIG, the in-cluster configuration or ~/.kube/config.")
-	fs.BoolVar(&c.DevelopmentLogs, "zap-devel", c.DevelopmentLogs, "Human-readable development logs instead of JSON.")
 }
 
 // Validate reports the first mistake in c.
@@ -84,6 +131,9 @@ func (c *managerConfig) Validate() error {
 	}
 	if c.MaxConcurrentReconciles < 1 {
 		return errors.New("--max-concurrent-reconciles must be at least 1")
+	}
+	if c.ProbeAddr == "" || c.ProbeAddr == "0" {
+		return errors.New("--health-probe-bind-address must be an address: the kubelet probes /healthz and /readyz")
 	}
 	return nil
 }

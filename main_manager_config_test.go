@@ -41,9 +41,9 @@ func TestManagerConfig(t *testing.T) {
 		want    managerConfig
 		wantErr string
 	}{
-		"defaults are secure metrics on :8443 and all namespaces": {
+		"defaults are secure metrics and probes on loopback and all namespaces": {
 			args: []string{"--default-chat-image", "chathub:1"},
-			want: managerConfig{MetricsAddr: ":8443", SecureMetrics: true, ProbeAddr: ":8081", MaxConcurrentReconciles: 4, DefaultChatImage: "chathub:1"},
+			want: managerConfig{MetricsAddr: "127.0.0.1:8443", SecureMetrics: true, ProbeAddr: "127.0.0.1:8081", MaxConcurrentReconciles: 4, DefaultChatImage: "chathub:1"},
 		},
 		"the image comes from CHATHUB_IMAGE when the flag is absent": {
 			env:  "chathub:env",
@@ -56,9 +56,9 @@ func TestManagerConfig(t *testing.T) {
 		"every flag is read": {
 			args: []string{"--default-chat-image=i", "--watch-namespaces", " team-a, ,team-b ", "--leader-elect",
 				"--leader-election-namespace=ops", "--max-concurrent-reconciles=8", "--metrics-bind-address=0",
-				"--metrics-secure=false", "--health-probe-bind-address=:9090", "--zap-devel", "--kubeconfig=/etc/kube/config"},
+				"--metrics-secure=false", "--health-probe-bind-address=:9090", "--kubeconfig=/etc/kube/config"},
 			want: managerConfig{MetricsAddr: "0", ProbeAddr: ":9090", LeaderElect: true, LeaderElectionNamespace: "ops",
-				WatchNamespaces: " team-a, ,team-b ", MaxConcurrentReconciles: 8, DefaultChatImage: "i", DevelopmentLogs: true,
+				WatchNamespaces: " team-a, ,team-b ", MaxConcurrentReconciles: 8, DefaultChatImage: "i",
 				Kubeconfig: "/etc/kube/config"},
 		},
 		"no image at all is a usage error": {
@@ -68,8 +68,12 @@ func TestManagerConfig(t *testing.T) {
 			args:    []string{"--default-chat-image=i", "--max-concurrent-reconciles=0"},
 			wantErr: "usage error: --max-concurrent-reconciles must be at least 1",
 		},
+		"no probe address is refused": {
+			args:    []string{"--default-chat-image=i", "--health-probe-bind-address=0"},
+			wantErr: "usage error: --health-probe-bind-address must be an address: the kubelet probes /healthz and /readyz",
+		},
 		"an unknown flag is a usage error": {
-			args: []string{"--default-chat-image=i", "--bogus"}, wantErr: "usage error: flag provided but not defined: -bogus",
+			args: []string{"--default-chat-image=i", "--bogus"}, wantErr: "usage error: unknown flag --bogus (--help lists the flags)",
 		},
 		"a stray argument is a usage error": {
 			args: []string{"--default-chat-image=i", "extra"}, wantErr: `usage error: unexpected arguments ["extra"]`,
@@ -95,6 +99,49 @@ func TestManagerConfig(t *testing.T) {
 	}
 }
 
+func TestManagerLogFlags(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		args                  []string
+		wantFormat, wantLevel string
+		wantDeprecated        bool
+		wantErr               string
+	}{
+		"text and info by default":              {wantFormat: "text", wantLevel: "info"},
+		"--log-format and --log-level":          {args: []string{"--log-format=json", "--log-level=warn"}, wantFormat: "json", wantLevel: "warn"},
+		"--zap-devel stands for text and debug": {args: []string{"--zap-devel"}, wantFormat: "text", wantLevel: "debug", wantDeprecated: true},
+		"a later --log-format wins over --zap-devel": {
+			args: []string{"--zap-devel", "--log-format=json"}, wantFormat: "json", wantLevel: "debug", wantDeprecated: true,
+		},
+		"--zap-devel=false changes nothing": {args: []string{"--zap-devel=false"}, wantFormat: "text", wantLevel: "info"},
+		"--zap-devel with a bad value":      {args: []string{"--zap-devel=maybe"}, wantErr: `usage error: --zap-devel "maybe" is not true or false`},
+		"a bad --log-format":                {args: []string{"--log-format=xml"}, wantErr: `usage error: --log-format "xml" is not text or json`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := defaultManagerConfig()
+			cfg.DefaultChatImage = "i"
+			logs := cli.NewLogConfig()
+			devel := &zapDevel{logs: logs}
+			err := cli.Configure("manager", tc.args, logs, devel, &cfg)
+			if tc.wantErr != "" {
+				if !errors.Is(err, cli.ErrUsage) || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want the usage error %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if logs.Format != tc.wantFormat || logs.Level != tc.wantLevel || devel.used != tc.wantDeprecated {
+				t.Errorf("format %q, level %q, deprecated flag used %v; want %q, %q, %v",
+					logs.Format, logs.Level, devel.used, tc.wantFormat, tc.wantLevel, tc.wantDeprecated)
+			}
+		})
+	}
+}
+
 // runManager stops at the configuration before it touches Kubernetes.
 func TestRunManagerRejectsBadFlags(t *testing.T) {
 	t.Setenv(envChatImage, "")
@@ -114,8 +161,8 @@ func TestManagerOptions(t *testing.T) {
 		o.LeaderElectionID != "chathub-operator.chat.webpubsub.dev" || o.LeaderElectionNamespace != "ops" {
 		t.Fatalf("manager options %+v do not follow the config", o)
 	}
-	if o.Metrics.BindAddress != ":8443" || !o.Metrics.SecureServing || o.Metrics.FilterProvider == nil {
-		t.Fatalf("metrics %+v, want HTTPS on :8443 with authentication and authorization", o.Metrics)
+	if o.Metrics.BindAddress != "127.0.0.1:8443" || !o.Metrics.SecureServing || o.Metrics.FilterProvider == nil {
+		t.Fatalf("metrics %+v, want HTTPS on 127.0.0.1:8443 with authentication and authorization", o.Metrics)
 	}
 	if diff := cmp.Diff(map[string]cache.Config{"team-a": {}, "team-b": {}}, o.Cache.DefaultNamespaces); diff != "" {
 		t.Errorf("watched namespaces (-want +got):\n%s", diff)

@@ -17,12 +17,26 @@ import (
 	"time"
 
 	"github.com/chathub/chathub/chatserver/auth"
+	"github.com/chathub/chathub/internal/envvar"
 	"github.com/chathub/chathub/webpubsub"
 )
 
 // EnvConnectionString is the environment variable holding the Web PubSub
-// connection string; the name is the one the official chat sample uses.
-const EnvConnectionString = "WebPubSubConnectionString"
+// connection string. EnvTutorialConnectionString, the name the official
+// chat sample uses, is read when it is unset.
+const (
+	EnvConnectionString         = envvar.Prefix + "CONNECTION_STRING"
+	EnvTutorialConnectionString = "WebPubSubConnectionString"
+)
+
+// EnvVars are the environment variables the chat server reads (LoadEnv).
+var EnvVars = []envvar.Var{{
+	Name: EnvConnectionString, Accepted: []string{EnvTutorialConnectionString},
+	Usage: "the Web PubSub connection string",
+}}
+
+// DefaultMetricsListen is the default of --metrics-listen: loopback only.
+const DefaultMetricsListen = "127.0.0.1:9090"
 
 // MaxUserIDChars is the longest user id /negotiate accepts, in characters.
 const MaxUserIDChars = 64
@@ -46,14 +60,22 @@ type Config struct {
 	// Listen is the TCP address the HTTP server binds.
 	Listen string
 	// InternalListen, when set, is a second TCP address that alone serves
-	// /eventhandler and /metrics; Listen then answers 404 for them. Empty
-	// serves everything on Listen.
+	// /eventhandler; Listen then answers 404 for it. Empty serves it on
+	// Listen.
 	InternalListen string
+	// MetricsListen is the TCP address that alone serves /metrics (and a
+	// /healthz); empty serves no metrics. /metrics is never on Listen, which
+	// an Ingress routes to the world. The default is loopback, so a chat
+	// server run by hand exposes nothing; the operator passes :9090.
+	MetricsListen string
 	// Hub is the Web PubSub hub the chat uses.
 	Hub string
 	// ConnectionString is the Web PubSub connection string (from the
 	// environment). It holds the access key: never print it.
 	ConnectionString string
+	// ConnectionStringEnv is the environment variable ConnectionString came
+	// from (LoadEnv), for messages.
+	ConnectionStringEnv string
 	// ConnectionStringFile is a file holding the connection string (a mounted
 	// Secret). When set it wins over ConnectionString, and changes to the
 	// file are picked up without a restart.
@@ -103,6 +125,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Listen:          ":8080",
+		MetricsListen:   DefaultMetricsListen,
 		Hub:             "chat",
 		ReloadInterval:  2 * time.Second,
 		TokenTTL:        time.Hour,
@@ -123,8 +146,8 @@ func DefaultConfig() Config {
 
 // LoadEnv applies the environment (read through getenv) to c.
 func (c *Config) LoadEnv(getenv func(string) string) {
-	if v := strings.TrimSpace(getenv(EnvConnectionString)); v != "" {
-		c.ConnectionString = v
+	if v, from := EnvVars[0].Lookup(getenv); v != "" {
+		c.ConnectionString, c.ConnectionStringEnv = strings.TrimSpace(v), from
 	}
 }
 
@@ -133,10 +156,12 @@ func (c *Config) LoadEnv(getenv func(string) string) {
 func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "TCP address to serve HTTP on")
 	fs.StringVar(&c.InternalListen, "internal-listen", c.InternalListen,
-		"TCP address that alone serves /eventhandler and /metrics (empty: serve them on --listen)")
+		"TCP address that alone serves /eventhandler (empty: serve it on --listen)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen,
+		"TCP address that alone serves /metrics, never --listen (empty: no metrics; \":9090\" serves every interface, as in a pod)")
 	fs.StringVar(&c.Hub, "hub", c.Hub, "Web PubSub hub name")
 	fs.StringVar(&c.ConnectionStringFile, "connection-string-file", c.ConnectionStringFile,
-		"file holding the Web PubSub connection string (reloaded on change); overrides $"+EnvConnectionString)
+		"file holding the Web PubSub connection string (reloaded on change); overrides $"+EnvConnectionString+" and $"+EnvTutorialConnectionString)
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of the client access tokens issued by /negotiate")
 	fs.BoolVar(&c.ProxyClient, "proxy-client", c.ProxyClient,
 		"proxy client WebSockets (/client/...) to the service and give browsers URLs on the page's own origin")
@@ -159,15 +184,31 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Auth.BindFlags(fs)
 }
 
+// sameAddress reports whether a, when set, is the address b: two
+// listeners cannot share it, unless the port is 0 (any free one).
+func sameAddress(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == "" || a != b {
+		return false
+	}
+	_, port, _ := net.SplitHostPort(a)
+	return port != "0"
+}
+
 // Validate reports the first problem with c as one sentence. It parses the
 // connection string from the environment; the message never contains the key.
 func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Listen) == "" {
 		return errors.New("the listen address (--listen) must not be empty")
 	}
-	if _, port, _ := net.SplitHostPort(c.Listen); c.InternalListen != "" && port != "0" &&
-		strings.TrimSpace(c.InternalListen) == strings.TrimSpace(c.Listen) {
+	if sameAddress(c.InternalListen, c.Listen) {
 		return errors.New("the internal listen address (--internal-listen) must differ from --listen")
+	}
+	if sameAddress(c.MetricsListen, c.Listen) {
+		return errors.New("the metrics address (--metrics-listen) must differ from --listen: /metrics is never public")
+	}
+	if sameAddress(c.MetricsListen, c.InternalListen) {
+		return errors.New("the metrics address (--metrics-listen) must differ from --internal-listen")
 	}
 	if err := webpubsub.ValidateHubName(c.Hub); err != nil {
 		return fmt.Errorf("the hub name (--hub) is invalid: %w", err)
@@ -216,10 +257,15 @@ func (c *Config) Validate() error {
 	case c.ConnectionStringFile != "":
 		// Read and parsed at start-up by the connection string watcher.
 	case c.ConnectionString == "":
-		return fmt.Errorf("no Web PubSub connection string: set $%s or --connection-string-file (or use --embedded)", EnvConnectionString)
+		return fmt.Errorf("no Web PubSub connection string: set $%s (or $%s) or --connection-string-file, or use --embedded",
+			EnvConnectionString, EnvTutorialConnectionString)
 	default:
 		if _, err := webpubsub.ParseConnectionString(c.ConnectionString); err != nil {
-			return fmt.Errorf("the connection string in $%s is invalid: %w", EnvConnectionString, err)
+			from := c.ConnectionStringEnv
+			if from == "" {
+				from = EnvConnectionString
+			}
+			return fmt.Errorf("the connection string in $%s is invalid: %w", from, err)
 		}
 	}
 	return nil

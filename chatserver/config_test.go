@@ -28,11 +28,11 @@ func TestConfigValidate(t *testing.T) {
 		},
 		"no connection string at all is refused": {
 			mutate:  func(c *Config) { c.ConnectionString = "" },
-			wantErr: "no Web PubSub connection string: set $WebPubSubConnectionString or --connection-string-file",
+			wantErr: "no Web PubSub connection string: set $CHATHUB_CONNECTION_STRING (or $WebPubSubConnectionString) or --connection-string-file",
 		},
 		"a connection string without an endpoint is refused": {
 			mutate:  func(c *Config) { c.ConnectionString = "AccessKey=" + testKey },
-			wantErr: "the connection string in $WebPubSubConnectionString is invalid",
+			wantErr: "the connection string in $CHATHUB_CONNECTION_STRING is invalid",
 		},
 		"a connection string without a key is refused": {
 			mutate:  func(c *Config) { c.ConnectionString = "Endpoint=http://x" },

@@ -31,8 +31,8 @@ func EventHandlerSettings(eventHandlerURL string) *webpubsub.HubSettings {
 // service and the chat server share one listener on cfg.Listen (the
 // service's /client/, /api/ and /subscriptions/ routes, the chat's
 // everything else), with the chat's event handler registered with the
-// service; with cfg.InternalListen set, the event handler and metrics are
-// served there instead and the service calls the handler there. It prints how to open the chat to out and serves until ctx ends.
+// service; with cfg.InternalListen set, the event handler is served there
+// instead and the service calls it there. Metrics are on cfg.MetricsListen. It prints how to open the chat to out and serves until ctx ends.
 func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) error {
 	cfg.Embedded = true
 	if err := cfg.Validate(); err != nil {
@@ -80,13 +80,13 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 		return err
 	}
 	handlerURL := "http://" + net.JoinHostPort(dialHost, port) + "/eventhandler"
-	var internal net.Listener
-	if cfg.InternalListen != "" {
-		if internal, err = net.Listen("tcp", cfg.InternalListen); err != nil {
-			return fmt.Errorf("cannot listen on %s: %w", cfg.InternalListen, err)
-		}
-		defer func() { _ = internal.Close() }() // as for ln
-		iaddr := internal.Addr().(*net.TCPAddr)
+	more, err := Listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer more.Close() // as for ln
+	if more.Internal != nil {
+		iaddr := more.Internal.Addr().(*net.TCPAddr)
 		ihost := "127.0.0.1"
 		if !iaddr.IP.IsUnspecified() && !iaddr.IP.IsLoopback() {
 			ihost = iaddr.IP.String()
@@ -102,7 +102,7 @@ func RunEmbedded(ctx context.Context, cfg Config, opts Options, out io.Writer) e
 	_, _ = fmt.Fprintf(out, "Open %s in two browser windows, pick two names and chat. Press Ctrl+C to stop.\n",
 		(&url.URL{Scheme: "http", Host: endpoint.Host, Path: "/"}).String())
 
-	err = chat.serve(ctx, ln, embeddedRoutes(emu.Handler(), chat.Handler()), internal, stopService)
+	err = chat.serve(ctx, ln, embeddedRoutes(emu.Handler(), chat.Handler()), more, stopService)
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

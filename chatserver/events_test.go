@@ -185,7 +185,7 @@ func TestEventHandlerRepliesWhenTheBroadcastFails(t *testing.T) {
 	t.Parallel()
 	rs := newRecordingService(t)
 	rs.setStatus(http.StatusInternalServerError)
-	_, ts := startChat(t, testConfig(rs.connectionString()))
+	srv, ts := startChat(t, testConfig(rs.connectionString()))
 
 	resp, body := messageEvent("alice", "text/plain", "hello").post(t, ts.URL)
 	if resp.StatusCode != http.StatusOK {
@@ -194,7 +194,7 @@ func TestEventHandlerRepliesWhenTheBroadcastFails(t *testing.T) {
 	if got := decodeJSON(t, body); got["code"] != "unavailable" || got["type"] != "error" {
 		t.Errorf("reply %s, want an error with code unavailable", body)
 	}
-	metrics := getBody(t, ts.URL+"/metrics")
+	metrics := metricsOf(t, srv)
 	if !strings.Contains(metrics, `chathub_chatserver_failures_total{op="broadcast"} 1`) {
 		t.Errorf("metrics do not count the failed broadcast:\n%s", grepLines(metrics, "failures_total"))
 	}

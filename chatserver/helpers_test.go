@@ -125,10 +125,22 @@ func (rs *recordingService) setStatus(code int) {
 func testConfig(connStr string) Config {
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.MetricsListen = "127.0.0.1:0"
 	cfg.ConnectionString = connStr
 	// Tests send bursts of messages; the limit has its own test.
 	cfg.UserMessageRate = 0
 	return cfg
+}
+
+// metricsOf is what the server's metrics listener answers to GET /metrics.
+func metricsOf(t *testing.T, srv *Server) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics on the metrics listener: %d", rec.Code)
+	}
+	return rec.Body.String()
 }
 
 // startChat builds a chat server from cfg and serves it with httptest.

@@ -323,7 +323,7 @@ func (l *lockedBuffer) String() string {
 func TestEmbeddedModeServesTheWholeChatOnOnePort(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
+	cfg.Listen, cfg.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Embedded = true
 	var out lockedBuffer
 	ctx, cancel := context.WithCancel(t.Context())
@@ -406,7 +406,7 @@ func startEmbedded(t *testing.T, cfg Config) string {
 func TestEmbeddedModeNegotiatesOnTheRequestsHost(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
+	cfg.Listen, cfg.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
 	chatURL := startEmbedded(t, cfg)
 	printed, err := url.Parse(chatURL)
 	if err != nil {

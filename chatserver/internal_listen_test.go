@@ -42,8 +42,8 @@ func listenLocal(t *testing.T) net.Listener {
 }
 
 // expectInternalOnly checks that /eventhandler and /metrics are refused on
-// public and served on internal.
-func expectInternalOnly(t *testing.T, public, internal string) {
+// public, /metrics on internal too, and that metrics serves /metrics.
+func expectInternalOnly(t *testing.T, public, internal, metrics string) {
 	t.Helper()
 	for _, r := range []struct{ method, path string }{
 		{http.MethodPost, "/eventhandler"}, {http.MethodOptions, "/eventhandler"},
@@ -56,8 +56,11 @@ func expectInternalOnly(t *testing.T, public, internal string) {
 	if got := statusOf(t, http.MethodGet, public+"/readyz"); got != http.StatusOK {
 		t.Errorf("GET /readyz on the public address: %d, want 200", got)
 	}
-	if m := getBody(t, internal+"/metrics"); !strings.Contains(m, "chathub_chatserver_events_total") {
-		t.Errorf("GET /metrics on the internal address does not serve the chat server's metrics:\n%s", m)
+	if got := statusOf(t, http.MethodGet, internal+"/metrics"); got != http.StatusNotFound {
+		t.Errorf("GET /metrics on the internal address: %d, want 404 (metrics have their own listener)", got)
+	}
+	if m := getBody(t, metrics+"/metrics"); !strings.Contains(m, "chathub_chatserver_events_total") {
+		t.Errorf("GET /metrics on the metrics address does not serve the chat server's metrics:\n%s", m)
 	}
 }
 
@@ -83,11 +86,11 @@ func TestInternalListenerAloneServesTheEventHandlerAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	pubLn, intLn := listenLocal(t), listenLocal(t)
+	pubLn, intLn, metLn := listenLocal(t), listenLocal(t), listenLocal(t)
 	public, internal := "http://"+pubLn.Addr().String(), "http://"+intLn.Addr().String()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, pubLn, intLn) }()
+	go func() { done <- srv.Serve(ctx, pubLn, Listeners{Internal: intLn, Metrics: metLn}) }()
 	if err := emu.SetHubSettings("chat", EventHandlerSettings(internal+"/eventhandler")); err != nil {
 		t.Fatalf("registering the event handler: %v", err)
 	}
@@ -99,7 +102,7 @@ func TestInternalListenerAloneServesTheEventHandlerAndMetrics(t *testing.T) {
 	bob.send("through the internal port")
 	alice.expectChat("bob", "through the internal port")
 
-	expectInternalOnly(t, public, internal)
+	expectInternalOnly(t, public, internal, "http://"+metLn.Addr().String())
 	// A forged event on the internal port is still refused.
 	if resp, body := (cloudEvent{Type: "azure.webpubsub.user.message", EventName: "message", UserID: "mallory",
 		Body: "hi", Signature: strPtr("sha256=00")}).post(t, internal); resp.StatusCode != http.StatusUnauthorized {
@@ -120,30 +123,29 @@ func TestInternalListenerAloneServesTheEventHandlerAndMetrics(t *testing.T) {
 	}
 }
 
-func TestWithoutInternalListenEverythingStaysOnListen(t *testing.T) {
+func TestWithoutInternalListenTheEventHandlerStaysOnListenButNotTheMetrics(t *testing.T) {
 	t.Parallel()
 	st := startStack(t, false)
 	if st.server.InternalHandler() != nil {
 		t.Fatal("InternalHandler is not nil without --internal-listen")
 	}
-	if got := statusOf(t, http.MethodGet, st.chat.URL+"/metrics"); got != http.StatusOK {
-		t.Errorf("GET /metrics: %d, want 200", got)
+	if got := statusOf(t, http.MethodGet, st.chat.URL+"/metrics"); got != http.StatusNotFound {
+		t.Errorf("GET /metrics on the public address: %d, want 404 (an Ingress routes it to the world)", got)
 	}
 	alice := join(t, st.chat.URL, "alice")
 	alice.expectNotice("alice joined")
+	if m := metricsOf(t, st.server); !strings.Contains(m, `chathub_chatserver_events_total{event="connected"} 1`) {
+		t.Errorf("the metrics listener does not count the event the public port handled:\n%s", m)
+	}
 }
 
 func TestEmbeddedModeCallsTheHandlerOnTheInternalPort(t *testing.T) {
 	t.Parallel()
 	// A free port for the internal listener, which RunEmbedded opens itself.
-	probe := listenLocal(t)
-	internalAddr := probe.Addr().String()
-	if err := probe.Close(); err != nil {
-		t.Fatal(err)
-	}
+	internalAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
-	cfg.InternalListen = internalAddr
+	cfg.InternalListen, cfg.MetricsListen = internalAddr, metricsAddr
 	var out lockedBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -169,7 +171,7 @@ func TestEmbeddedModeCallsTheHandlerOnTheInternalPort(t *testing.T) {
 	alice.expectNotice("bob joined")
 	bob.send("hello via the internal port")
 	alice.expectChat("bob", "hello via the internal port")
-	expectInternalOnly(t, chatURL, "http://"+internalAddr)
+	expectInternalOnly(t, chatURL, "http://"+internalAddr, "http://"+metricsAddr)
 
 	cancel()
 	select {
@@ -192,14 +194,18 @@ func TestServeNeedsAnInternalListenerExactlyWhenConfigured(t *testing.T) {
 		t.Errorf("New with --internal-listen equal to --listen: %v, want an error naming --internal-listen", err)
 	}
 
-	cfg.Listen, cfg.InternalListen = "127.0.0.1:0", ""
+	cfg.InternalListen, cfg.MetricsListen = "", cfg.Listen
+	if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
+		t.Errorf("New with --metrics-listen equal to --listen: %v, want an error naming --metrics-listen", err)
+	}
+	cfg.Listen, cfg.InternalListen, cfg.MetricsListen = "127.0.0.1:0", "", "127.0.0.1:0"
 	srv, err := New(cfg, Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	pubLn, intLn := listenLocal(t), listenLocal(t)
 	defer func() { _ = pubLn.Close(); _ = intLn.Close() }()
-	if err := srv.Serve(t.Context(), pubLn, intLn); err == nil {
+	if err := srv.Serve(t.Context(), pubLn, Listeners{Internal: intLn}); err == nil {
 		t.Error("Serve with an internal listener but no --internal-listen: no error")
 	}
 	cfg.InternalListen = "127.0.0.1:0"
@@ -207,7 +213,7 @@ func TestServeNeedsAnInternalListenerExactlyWhenConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if err := srv.Serve(t.Context(), pubLn, nil); err == nil {
+	if err := srv.Serve(t.Context(), pubLn, Listeners{}); err == nil {
 		t.Error("Serve with --internal-listen but no internal listener: no error")
 	}
 }

@@ -72,7 +72,7 @@ func startChatProcess(t *testing.T, shellPrefix string, flags ...string) *chatPr
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close() // the process binds it again
-	args := append([]string{"chatserver", "--listen", addr, "--connection-string-file", csFile, "--log-level", "warn"}, flags...)
+	args := append([]string{"chatserver", "--listen", addr, "--metrics-listen", "", "--connection-string-file", csFile, "--log-level", "warn"}, flags...)
 	ctx, cancel := context.WithCancel(context.Background())
 	var cmd *exec.Cmd
 	if shellPrefix != "" {

@@ -42,9 +42,48 @@ type Server struct {
 	limiter        *userLimiter
 	auth           *auth.Authenticator
 	handler        http.Handler
-	// internal serves /eventhandler and /metrics when cfg.InternalListen is
-	// set; nil otherwise (handler serves them).
+	// internal serves /eventhandler when cfg.InternalListen is set; nil
+	// otherwise (handler serves it).
 	internal http.Handler
+	// metricsMux serves /metrics and /healthz on cfg.MetricsListen.
+	metricsMux http.Handler
+}
+
+// Listeners are the chat server's listeners besides the public one.
+type Listeners struct {
+	// Internal serves InternalHandler; it is set exactly when
+	// cfg.InternalListen is.
+	Internal net.Listener
+	// Metrics serves MetricsHandler; nil serves no metrics.
+	Metrics net.Listener
+}
+
+// Listen opens the listeners of cfg.InternalListen and cfg.MetricsListen,
+// those that are set.
+func Listen(cfg Config) (Listeners, error) {
+	var l Listeners
+	var err error
+	if cfg.InternalListen != "" {
+		if l.Internal, err = net.Listen("tcp", cfg.InternalListen); err != nil {
+			return l, fmt.Errorf("cannot listen on %s: %w", cfg.InternalListen, err)
+		}
+	}
+	if cfg.MetricsListen != "" {
+		if l.Metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			l.Close() // the listen error is the one to report
+			return Listeners{}, fmt.Errorf("cannot listen on %s: %w", cfg.MetricsListen, err)
+		}
+	}
+	return l, nil
+}
+
+// Close closes the listeners that are set; Serve closes them itself.
+func (l Listeners) Close() {
+	for _, ln := range []net.Listener{l.Internal, l.Metrics} {
+		if ln != nil {
+			_ = ln.Close() // an unused listener: nothing to report
+		}
+	}
 }
 
 // New validates cfg and builds the server. It reads the connection string
@@ -86,6 +125,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 		return s.creds.current().client.Health(ctx)
 	}}
 	s.handler, s.internal = s.routes()
+	s.metricsMux = s.metricsRoutes()
 	return s, nil
 }
 
@@ -118,8 +158,9 @@ func (s *Server) buildService(cs *webpubsub.ConnectionString) (*service, error) 
 }
 
 // routes builds the HTTP routes: the public ones and, when
-// cfg.InternalListen is set, the internal ones (/eventhandler, /metrics),
-// which the public routes then leave out (404).
+// cfg.InternalListen is set, the internal ones (/eventhandler), which the
+// public routes then leave out (404). /metrics is never public: see
+// metricsRoutes.
 func (s *Server) routes() (public, internal http.Handler) {
 	mux := http.NewServeMux()
 	static := http.FileServerFS(ui.FS())
@@ -145,17 +186,29 @@ func (s *Server) routes() (public, internal http.Handler) {
 	}))
 	privileged.Handle("/eventhandler", events)
 	privileged.Handle("/eventhandler/", events)
-	privileged.Handle("GET /metrics", s.metrics.handler())
 	return mux, internal
 }
 
-// Handler returns the server's public HTTP handler; with
-// cfg.InternalListen set it answers 404 for /eventhandler and /metrics.
+// metricsRoutes serves /metrics and, for a probe of the port, /healthz.
+func (s *Server) metricsRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	return mux
+}
+
+// Handler returns the server's public HTTP handler. It never serves
+// /metrics, and with cfg.InternalListen set it answers 404 for
+// /eventhandler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// InternalHandler returns the handler of cfg.InternalListen (/eventhandler,
-// /metrics and /healthz); nil when cfg.InternalListen is empty.
+// InternalHandler returns the handler of cfg.InternalListen (/eventhandler
+// and /healthz); nil when cfg.InternalListen is empty.
 func (s *Server) InternalHandler() http.Handler { return s.internal }
+
+// MetricsHandler returns the handler of cfg.MetricsListen: /metrics and
+// /healthz.
+func (s *Server) MetricsHandler() http.Handler { return s.metricsMux }
 
 // ServiceEndpoint returns the endpoint of the Web PubSub service in use.
 func (s *Server) ServiceEndpoint() string { return s.creds.current().conn.Endpoint.String() }
@@ -170,33 +223,39 @@ func (s *Server) Watch(ctx context.Context) {
 
 // Run serves on ln until ctx is cancelled, then shuts down gracefully: it
 // stops accepting, lets in-flight requests (webhooks) finish within
-// cfg.ShutdownTimeout, and then closes proxied WebSockets. With
-// cfg.InternalListen set it serves only the public routes; use Serve.
+// cfg.ShutdownTimeout, and then closes proxied WebSockets. It serves only
+// the public routes (no metrics; with cfg.InternalListen set, no event
+// handler); use Serve for the others.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, ln, s.handler, nil, nil)
+	return s.serve(ctx, ln, s.handler, Listeners{}, nil)
 }
 
-// Serve is Run with the internal routes (InternalHandler) on internal as
-// well; internal must be nil unless cfg.InternalListen is set.
-func (s *Server) Serve(ctx context.Context, ln, internal net.Listener) error {
-	if (internal != nil) != (s.internal != nil) {
+// Serve is Run with the internal routes (InternalHandler) on more.Internal
+// and the metrics (MetricsHandler) on more.Metrics as well; more.Internal
+// must be nil unless cfg.InternalListen is set. Listen opens them.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, more Listeners) error {
+	if (more.Internal != nil) != (s.internal != nil) {
 		return errors.New("an internal listener needs --internal-listen, and --internal-listen an internal listener")
 	}
-	return s.serve(ctx, ln, s.handler, internal, nil)
+	return s.serve(ctx, ln, s.handler, more, nil)
 }
 
-// serve runs an HTTP server with handler on ln, and one with the internal
-// routes on internal when it is not nil, until ctx ends; see Run.
-// beforeShutdown, when set, runs after ctx ends and before the HTTP servers
-// stop, while webhooks are still served.
-func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handler, internal net.Listener, beforeShutdown func()) error {
+// serve runs an HTTP server with handler on ln, one with the internal
+// routes on more.Internal and one with the metrics on more.Metrics (those
+// set), until ctx ends; see Run. beforeShutdown, when set, runs after ctx
+// ends and before the HTTP servers stop, while webhooks are still served.
+func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handler, more Listeners, beforeShutdown func()) error {
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	servers := []*http.Server{s.httpServer(handler, base)}
 	listeners := []net.Listener{ln}
-	if internal != nil {
+	if more.Internal != nil {
 		servers = append(servers, s.httpServer(s.internal, base))
-		listeners = append(listeners, internal)
+		listeners = append(listeners, more.Internal)
+	}
+	if more.Metrics != nil {
+		servers = append(servers, s.httpServer(s.metricsMux, base))
+		listeners = append(listeners, more.Metrics)
 	}
 	go s.Watch(ctx)
 	errc := make(chan error, len(servers))
@@ -204,8 +263,11 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, handler http.Handle
 		go func() { errc <- hs.Serve(listeners[i]) }()
 	}
 	attrs := []any{"addr", ln.Addr().String(), "hub", s.cfg.Hub, "endpoint", s.ServiceEndpoint(), "proxyClient", s.cfg.ProxyClient}
-	if internal != nil {
-		attrs = append(attrs, "internalAddr", internal.Addr().String())
+	if more.Internal != nil {
+		attrs = append(attrs, "internalAddr", more.Internal.Addr().String())
+	}
+	if more.Metrics != nil {
+		attrs = append(attrs, "metricsAddr", more.Metrics.Addr().String())
 	}
 	s.log.Info("Chat server listening", attrs...)
 	var serveErr error

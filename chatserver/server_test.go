@@ -165,14 +165,14 @@ func TestReadinessFollowsTheServiceAndCachesBriefly(t *testing.T) {
 func TestMetricsCountNegotiationsAndEvents(t *testing.T) {
 	t.Parallel()
 	rs := newRecordingService(t)
-	_, ts := startChat(t, testConfig(rs.connectionString()))
+	srv, ts := startChat(t, testConfig(rs.connectionString()))
 	getNegotiate(t, ts.URL, "id=alice", nil)
 	getNegotiate(t, ts.URL, "", nil)
 	connectedEvent("alice").post(t, ts.URL)
 	messageEvent("alice", "text/plain", "hi").post(t, ts.URL)
 	messageEvent("alice", "text/plain", strings.Repeat("x", MaxMessageChars+1)).post(t, ts.URL)
 
-	m := getBody(t, ts.URL+"/metrics")
+	m := metricsOf(t, srv)
 	for _, want := range []string{
 		`chathub_chatserver_negotiations_total{result="ok"} 1`,
 		`chathub_chatserver_negotiations_total{result="bad_request"} 1`,

@@ -4,8 +4,8 @@ package controllers
 
 import (
 	"flag"
-	"fmt"
 	"io"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -13,6 +13,7 @@ import (
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/chatserver"
 	"github.com/chathub/chathub/chatserver/auth"
+	"github.com/chathub/chathub/internal/cli"
 )
 
 // TestAuthSpecReachesTheChatServer creates ChatHubs with each sign-in mode
@@ -60,7 +61,7 @@ func TestAuthSpecReachesTheChatServer(t *testing.T) {
 	for name, tc := range tests {
 		i++
 		t.Run(name, func(t *testing.T) {
-			h := embeddedHub(fmt.Sprintf("auth%d", i), ns)
+			h := embeddedHub("auth"+strconv.Itoa(i), ns)
 			h.Spec.Auth = tc.auth
 			mustCreate(t, h)
 			got, err := getHub(h.Name, ns)
@@ -72,6 +73,7 @@ func TestAuthSpecReachesTheChatServer(t *testing.T) {
 			fs := flag.NewFlagSet("chatserver", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			cfg.BindFlags(fs)
+			cli.NewLogConfig().BindFlags(fs) // the flags every subcommand adds
 			if err := fs.Parse(args[1:]); err != nil {
 				t.Fatalf("the chat server refuses its arguments %q: %v", args, err)
 			}

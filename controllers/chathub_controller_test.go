@@ -99,7 +99,8 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 	if got, want := server.Spec.Template.Annotations[ConnectionHashAnnotation], ConnectionHash(secret.Data); got != want {
 		t.Errorf("chat server hash annotation %q, want %q", got, want)
 	}
-	wantArgs := []string{"chatserver", "--listen", ":8080", "--hub", "lobby", "--connection-string-file",
+	wantArgs := []string{"chatserver", "--listen", ":8080", "--metrics-listen", ":9090", "--log-format", "json",
+		"--hub", "lobby", "--connection-string-file",
 		"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s",
 		"--user-message-rate", "2", "--user-message-burst", "10", "--internal-listen", ":8081", "--proxy-client"}
 	if got := server.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, wantArgs) {
@@ -108,7 +109,8 @@ func TestReconcileCreatesEveryObject(t *testing.T) {
 	if got := server.Spec.Template.Spec.Containers[0].Image; got != "example.com/chathub:test" {
 		t.Errorf("chat server image %q, want the operator's default", got)
 	}
-	if got := local.Spec.Template.Spec.Containers[0].Args; !slices.Contains(got, "--access-key-file") || got[0] != "pubsub" {
+	if got := local.Spec.Template.Spec.Containers[0].Args; !slices.Contains(got, "--access-key-file") || got[0] != "pubsub" ||
+		!slices.Contains(got, "--log-format") || got[slices.Index(got, "--log-format")+1] != "json" {
 		t.Errorf("PubSub service args %q", got)
 	}
 	if ing.Spec.Rules[0].Host != "chat.example.com" || ing.Spec.TLS[0].SecretName != "chat-tls" || ing.Annotations["a"] != "b" {

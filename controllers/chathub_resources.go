@@ -46,9 +46,13 @@ const (
 	// ChatServicePort is the port of the chat server's Service.
 	ChatServicePort = 80
 	// ChatServerInternalPort is the chat server's internal port, container
-	// and Service alike: the event handler and metrics, when the PubSub
-	// service runs in the cluster (connectionSource.InternalEventHandler).
+	// and Service alike: the event handler, when the PubSub service runs in
+	// the cluster (connectionSource.InternalEventHandler).
 	ChatServerInternalPort = 8081
+	// ChatServerMetricsPort is the chat server's metrics port (container
+	// port "metrics", --metrics-listen): never on a Service, so no Ingress
+	// routes it; Prometheus scrapes the pods (a PodMonitor).
+	ChatServerMetricsPort = 9090
 	// EmbeddedPort is the port of the PubSub service.
 	EmbeddedPort = 7070
 	// EventHandlerPath is where the chat server serves its event handler.
@@ -333,6 +337,10 @@ func httpProbe(path string, period int32) *corev1.Probe {
 	}
 }
 
+// dataPlaneLogFormat is the --log-format of the pods the operator creates:
+// JSON, one object a line, like the operator's own logs.
+const dataPlaneLogFormat = "json"
+
 // chatServerArgs are the command-line arguments of the chat server container.
 func chatServerArgs(hub *chatv1.ChatHub) []string {
 	ttl := time.Hour
@@ -342,6 +350,8 @@ func chatServerArgs(hub *chatv1.ChatHub) []string {
 	args := []string{
 		"chatserver",
 		"--listen", ":" + strconv.Itoa(ChatServerPort),
+		"--metrics-listen", ":" + strconv.Itoa(ChatServerMetricsPort),
+		"--log-format", dataPlaneLogFormat,
 		"--hub", EffectiveHub(hub),
 		"--connection-string-file", connectionMountPath + "/" + SecretKeyConnectionString,
 		"--token-ttl", ttl.String(),
@@ -388,10 +398,13 @@ func authArgs(a *chatv1.AuthSpec) []string {
 	return nil
 }
 
-// chatServerPorts are the chat server container's ports: http, and internal
+// chatServerPorts are the chat server container's ports: http, metrics, and internal
 // when the PubSub service runs in the cluster.
 func chatServerPorts(hub *chatv1.ChatHub) []corev1.ContainerPort {
-	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: ChatServerPort, Protocol: corev1.ProtocolTCP}}
+	ports := []corev1.ContainerPort{
+		{Name: "http", ContainerPort: ChatServerPort, Protocol: corev1.ProtocolTCP},
+		{Name: "metrics", ContainerPort: ChatServerMetricsPort, Protocol: corev1.ProtocolTCP},
+	}
 	if sourceFor(hub).InternalEventHandler() != nil {
 		ports = append(ports, corev1.ContainerPort{Name: "internal", ContainerPort: ChatServerInternalPort, Protocol: corev1.ProtocolTCP})
 	}
@@ -399,13 +412,9 @@ func chatServerPorts(hub *chatv1.ChatHub) []corev1.ContainerPort {
 }
 
 // chatServerMetricsPort is the name of the chat server's port that serves
-// /metrics (MetricsPortAnnotation): internal when it has one, else http.
-func chatServerMetricsPort(hub *chatv1.ChatHub) string {
-	if sourceFor(hub).InternalEventHandler() != nil {
-		return "internal"
-	}
-	return "http"
-}
+// /metrics (MetricsPortAnnotation): its own metrics port, whatever the
+// source (never the public port an Ingress routes).
+func chatServerMetricsPort(*chatv1.ChatHub) string { return "metrics" }
 
 // buildChatService is the desired chat server Service: port http, and port
 // internal when the PubSub service runs in the cluster.
@@ -430,8 +439,8 @@ func operatorPodSelector() map[string]string {
 }
 
 // buildEventHandlerPolicy is the desired NetworkPolicy of hub's chat server
-// pods: the internal port (event handler, metrics) only from the PubSub
-// service's pods and the operator's, the public port from anywhere. Nil
+// pods: the internal port (event handler) only from the PubSub service's
+// pods and the operator's, the public and metrics ports from anywhere. Nil
 // when the PubSub service does not run in the cluster.
 func buildEventHandlerPolicy(hub *chatv1.ChatHub) *networkingv1.NetworkPolicy {
 	pubSubPods := sourceFor(hub).InternalEventHandler()
@@ -445,7 +454,10 @@ func buildEventHandlerPolicy(hub *chatv1.ChatHub) *networkingv1.NetworkPolicy {
 			PodSelector: metav1.LabelSelector{MatchLabels: selectorLabels(hub, componentChatServer)},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{
-				{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(ChatServerPort))}}},
+				{Ports: []networkingv1.NetworkPolicyPort{
+					{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(ChatServerPort))},
+					{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(ChatServerMetricsPort))},
+				}},
 				{
 					Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(ChatServerInternalPort))}},
 					From: []networkingv1.NetworkPolicyPeer{
@@ -514,6 +526,7 @@ func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, im
 	c := pubSubContainer(image, dataPlaneCommand(cmp.Or(emb.Image, hub.Spec.Server.Image)), []string{
 		"pubsub",
 		"--listen", ":" + strconv.Itoa(EmbeddedPort),
+		"--log-format", dataPlaneLogFormat,
 		"--endpoint", EmbeddedEndpoint(hub).String(),
 		"--access-key-file", connectionMountPath + "/" + SecretKeyAccessKey,
 	}, emb.Resources)
@@ -534,11 +547,11 @@ func pubSubContainer(image string, command, args []string, res corev1.ResourceRe
 		Command: command,
 		Args:    args,
 		Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: EmbeddedPort, Protocol: corev1.ProtocolTCP}},
-		ReadinessProbe: &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
-			PeriodSeconds: 5, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3,
-		},
-		Resources: withDefaultRequests(res),
+		// /readyz fails once the service shuts down, so the Service stops
+		// sending it clients before it closes their connections.
+		ReadinessProbe: httpProbe("/readyz", 5),
+		LivenessProbe:  httpProbe("/healthz", 10),
+		Resources:      withDefaultRequests(res),
 	}
 }
 

@@ -102,7 +102,8 @@ func TestChatServerArgs(t *testing.T) {
 	}{
 		"an embedded hub proxies clients to the PubSub service": {
 			hub: hubFor(nil),
-			want: []string{"chatserver", "--listen", ":8080", "--hub", "my_chat", "--connection-string-file",
+			want: []string{"chatserver", "--listen", ":8080", "--metrics-listen", ":9090", "--log-format", "json",
+				"--hub", "my_chat", "--connection-string-file",
 				"/etc/chathub/connection/connectionString", "--token-ttl", "1h0m0s", "--internal-listen", ":8081", "--proxy-client"},
 		},
 		"an Azure hub with a token TTL passes it on and does not proxy": {
@@ -110,7 +111,8 @@ func TestChatServerArgs(t *testing.T) {
 				h.Spec.WebPubSub = chatv1.WebPubSubSource{Azure: &chatv1.AzureSource{ResourceID: testResourceID}}
 				h.Spec.Server.TokenTTL = &metav1.Duration{Duration: 15 * time.Minute}
 			}),
-			want: []string{"chatserver", "--listen", ":8080", "--hub", "my_chat", "--connection-string-file",
+			want: []string{"chatserver", "--listen", ":8080", "--metrics-listen", ":9090", "--log-format", "json",
+				"--hub", "my_chat", "--connection-string-file",
 				"/etc/chathub/connection/connectionString", "--token-ttl", "15m0s"},
 		},
 	}
@@ -450,9 +452,9 @@ func TestMetricsPortAnnotationNamesTheMetricsPort(t *testing.T) {
 		d    *appsv1.Deployment
 		want string
 	}{
-		"a chat server with the PubSub service in the cluster": {d: buildChatServerDeployment(hubFor(nil), "img", "h"), want: "internal"},
-		"a chat server on Azure Web PubSub":                    {d: buildChatServerDeployment(azure, "img", "h"), want: "http"},
-		"a chat server with a connection string":               {d: buildChatServerDeployment(secret, "img", "h"), want: "http"},
+		"a chat server with the PubSub service in the cluster": {d: buildChatServerDeployment(hubFor(nil), "img", "h"), want: "metrics"},
+		"a chat server on Azure Web PubSub":                    {d: buildChatServerDeployment(azure, "img", "h"), want: "metrics"},
+		"a chat server with a connection string":               {d: buildChatServerDeployment(secret, "img", "h"), want: "metrics"},
 		"an embedded PubSub service":                           {d: buildEmbeddedDeployment(hubFor(nil), &chatv1.EmbeddedSource{}, "img", "h"), want: "http"},
 		"a WebPubSubService":                                   {d: buildInstanceDeployment(instance, "img"), want: "http"},
 	}
@@ -470,9 +472,8 @@ func TestMetricsPortAnnotationNamesTheMetricsPort(t *testing.T) {
 			if !slices.Contains(ports, got) {
 				t.Errorf("%s names port %q, but the container's ports are %v", MetricsPortAnnotation, got, ports)
 			}
-			internal := slices.Contains(c.Args, "--internal-listen")
-			if (got == "internal") != internal {
-				t.Errorf("%s = %q with args %q: /metrics is served on the internal port exactly when --internal-listen is given", MetricsPortAnnotation, got, c.Args)
+			if got == "metrics" && !slices.Contains(c.Args, "--metrics-listen") {
+				t.Errorf("%s = %q with args %q: the metrics port needs --metrics-listen", MetricsPortAnnotation, got, c.Args)
 			}
 		})
 	}

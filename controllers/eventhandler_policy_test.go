@@ -33,7 +33,10 @@ func TestBuildEventHandlerPolicy(t *testing.T) {
 				PodSelector: metav1.LabelSelector{MatchLabels: chat},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 				Ingress: []networkingv1.NetworkPolicyIngressRule{
-					{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(8080))}}},
+					{Ports: []networkingv1.NetworkPolicyPort{
+						{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(8080))},
+						{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(9090))},
+					}},
 					{
 						Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(8081))}},
 						From: []networkingv1.NetworkPolicyPeer{
@@ -144,7 +147,7 @@ func TestEmbeddedHubKeepsItsEventHandlerInternal(t *testing.T) {
 	if got := strings.Join(c.Args, " "); !strings.Contains(got, "--internal-listen :8081") {
 		t.Errorf("chat server args %q lack --internal-listen :8081", got)
 	}
-	if diff := cmp.Diff([]string{"http:8080", "internal:8081"}, containerPortNames(c.Ports)); diff != "" {
+	if diff := cmp.Diff([]string{"http:8080", "metrics:9090", "internal:8081"}, containerPortNames(c.Ports)); diff != "" {
 		t.Errorf("container ports (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"http:80->http", "internal:8081->internal"}, servicePortNames(svc.Spec.Ports)); diff != "" {
@@ -191,7 +194,7 @@ func TestAzureHubHasNoInternalEventHandler(t *testing.T) {
 	if slices.Contains(c.Args, "--internal-listen") {
 		t.Errorf("chat server args %q have --internal-listen", c.Args)
 	}
-	if diff := cmp.Diff([]string{"http:8080"}, containerPortNames(c.Ports)); diff != "" {
+	if diff := cmp.Diff([]string{"http:8080", "metrics:9090"}, containerPortNames(c.Ports)); diff != "" {
 		t.Errorf("container ports (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"http:80->http"}, servicePortNames(svc.Spec.Ports)); diff != "" {

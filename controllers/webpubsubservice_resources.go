@@ -147,6 +147,7 @@ func instanceArgs(svc *chatv1.WebPubSubService) []string {
 	return []string{
 		"pubsub",
 		"--listen", ":" + strconv.Itoa(EmbeddedPort),
+		"--log-format", dataPlaneLogFormat,
 		"--endpoint", InstanceEndpoint(svc.Namespace, svc.Name).String(),
 		"--access-key-file", instanceKeysMountPath + "/" + SecretKeyPrimaryKey,
 		"--access-key-file", instanceKeysMountPath + "/" + SecretKeySecondaryKey,

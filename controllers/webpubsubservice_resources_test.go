@@ -5,10 +5,13 @@ package controllers
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -87,5 +90,29 @@ func TestInstanceSettingsLoad(t *testing.T) {
 	hs, _ := store.Get("blue")
 	if diff := cmp.Diff(DesiredEventHandler(b), hs.Properties.EventHandlers[0]); diff != "" {
 		t.Errorf("handler of Blue (-want +got):\n%s", diff)
+	}
+}
+
+// The PubSub pods, embedded or a WebPubSubService, are probed on the
+// service's own endpoints: /readyz leaves the Service's endpoints as soon
+// as the service shuts down, /healthz restarts a hung one.
+func TestPubSubContainersProbeHealthAndReadiness(t *testing.T) {
+	hub := hubFor(nil)
+	svc := &chatv1.WebPubSubService{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: "ns"}}
+	for name, d := range map[string]*appsv1.Deployment{
+		"embedded":         buildEmbeddedDeployment(hub, hub.Spec.WebPubSub.Embedded, "img", "hash"),
+		"WebPubSubService": buildInstanceDeployment(svc, "img"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := d.Spec.Template.Spec.Containers[0]
+			for probe, want := range map[*corev1.Probe]string{c.ReadinessProbe: "/readyz", c.LivenessProbe: "/healthz"} {
+				if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != want || probe.HTTPGet.Port.String() != "http" {
+					t.Errorf("probe %+v, want an HTTP GET of %s on port http", probe, want)
+				}
+			}
+			if i := slices.Index(c.Args, "--log-format"); i < 0 || i+1 >= len(c.Args) || c.Args[i+1] != "json" {
+				t.Errorf("args %q, want --log-format json", c.Args)
+			}
+		})
 	}
 }

@@ -74,7 +74,7 @@ func TestInstanceGetsItsObjects(t *testing.T) {
 	}
 	var d appsv1.Deployment
 	eventually(t, 30*time.Second, "Deployment", func() error { return getObj(ns, "shared", &d) })
-	wantArgs := []string{"pubsub", "--listen", ":7070", "--endpoint", "http://shared." + ns + ".svc:7070",
+	wantArgs := []string{"pubsub", "--listen", ":7070", "--log-format", "json", "--endpoint", "http://shared." + ns + ".svc:7070",
 		"--access-key-file", "/etc/chathub/keys/primaryKey", "--access-key-file", "/etc/chathub/keys/secondaryKey",
 		"--settings-file", "/etc/chathub/settings/settings.json"}
 	c := d.Spec.Template.Spec.Containers[0]

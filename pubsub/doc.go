@@ -20,6 +20,7 @@
 //	webpubsub: the Go client library, whose types the service shares
 //	internal/version: the version and commit stamped at build time (chathub_build_info)
 //	internal/tokenbucket: the token bucket of the per-connection rate limit
+//	internal/envvar: the names of the environment variables (CHATHUB_ACCESS_KEY)
 //	internal/proc: helpers of the tests that run the binaries as processes (tests only)
 //
 // In the root package, server.go is the wiring (New, routes, keep-alive, Shutdown),

@@ -3,6 +3,7 @@
 package pubsub
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,13 +13,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chathub/chathub/internal/envvar"
 	"github.com/chathub/chathub/pubsub/settings"
 	"github.com/chathub/chathub/webpubsub"
 )
 
 // EnvAccessKey is the environment variable that may hold the access key of
-// `chathub pubsub` (typically from a Kubernetes Secret).
-const EnvAccessKey = "WEBPUBSUB_ACCESS_KEY"
+// `chathub pubsub` (typically from a Kubernetes Secret); EnvOldAccessKey is
+// its deprecated name, still read when it is unset.
+const (
+	EnvAccessKey    = envvar.Prefix + "ACCESS_KEY"
+	EnvOldAccessKey = "WEBPUBSUB_ACCESS_KEY"
+)
+
+// EnvVars are the environment variables `chathub pubsub` reads (LoadEnv).
+var EnvVars = []envvar.Var{{
+	Name: EnvAccessKey, Deprecated: []string{EnvOldAccessKey},
+	Usage: "the primary access key, when neither --access-key nor --access-key-file gives one",
+}}
 
 // MaxAccessKeyFiles is how many --access-key-file flags `chathub pubsub` takes: the primary
 // key's file and the secondary key's, as Azure has two keys.
@@ -47,7 +59,7 @@ type CommandConfig struct {
 	// AccessKeyFromEnv; an empty secondary file means no secondary key. The
 	// files are re-read every ReloadInterval (see RunCommand).
 	AccessKeyFiles []string
-	// AccessKeyFromEnv is $WEBPUBSUB_ACCESS_KEY (LoadEnv), used when neither
+	// AccessKeyFromEnv is $CHATHUB_ACCESS_KEY (LoadEnv; or the deprecated $WEBPUBSUB_ACCESS_KEY), used when neither
 	// AccessKey nor the file gives a key. Never printed.
 	AccessKeyFromEnv string
 	// SettingsFile names a hub settings JSON file loaded before serving and
@@ -71,10 +83,11 @@ type CommandConfig struct {
 	// 0 means DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
 
-	fileKeys    []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
-	fileRaw     [][]byte // the content of each of AccessKeyFiles (LoadFiles)
-	fileLoaded  bool
-	settingsRaw []byte // the content of SettingsFile (SettingsStore)
+	accessKeyEnv string   // the variable AccessKeyFromEnv came from (LoadEnv)
+	fileKeys     []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
+	fileRaw      [][]byte // the content of each of AccessKeyFiles (LoadFiles)
+	fileLoaded   bool
+	settingsRaw  []byte // the content of SettingsFile (SettingsStore)
 }
 
 // DefaultCommandConfig returns the configuration used when nothing
@@ -90,8 +103,8 @@ func DefaultCommandConfig() CommandConfig {
 
 // LoadEnv applies the environment (read through getenv) to c.
 func (c *CommandConfig) LoadEnv(getenv func(string) string) {
-	if v := getenv(EnvAccessKey); v != "" {
-		c.AccessKeyFromEnv = v
+	if v, from := EnvVars[0].Lookup(getenv); v != "" {
+		c.AccessKeyFromEnv, c.accessKeyEnv = v, from
 	}
 }
 
@@ -177,7 +190,18 @@ func (c *CommandConfig) Validate() error {
 		return nil // the keys are checked once the files are read
 	}
 	keys, _ := c.givenKeys()
-	return validateKeys(keys)
+	if err := validateKeys(keys); err != nil {
+		if c.primaryFromEnv() {
+			return fmt.Errorf("$%s: %w", cmp.Or(c.accessKeyEnv, EnvAccessKey), err)
+		}
+		return err
+	}
+	return nil
+}
+
+// primaryFromEnv reports whether the primary key is AccessKeyFromEnv.
+func (c *CommandConfig) primaryFromEnv() bool {
+	return c.AccessKey == "" && c.AccessKeyFromEnv != "" && (len(c.fileKeys) == 0 || c.fileKeys[0] == "")
 }
 
 // validateKeys checks keys, primary first; messages say which key, never

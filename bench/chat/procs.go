@@ -19,6 +19,7 @@ import (
 
 	"github.com/chathub/chathub/bench/internal/profiling"
 	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -157,7 +158,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	svc := exec.CommandContext(ctx, o.chathub, "pubsub", "--listen", svcAddr,
 		"--settings-file", settingsFile, "--log-level", "error", "--rate-limit", serviceRateLimit)
 	fmt.Fprintf(os.Stderr, "   the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send faster than a person\n", serviceRateLimit)
-	svc.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
+	svc.Env = append(os.Environ(), pubsub.EnvAccessKey+"="+key)
 	if err := env.profile(o, svc, "PubSub service"); err != nil {
 		return nil, err
 	}
@@ -170,7 +171,7 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	}
 
 	//nolint:gosec // G204: the chathub binary given on the command line
-	chat := exec.CommandContext(ctx, o.chathub, append([]string{"chatserver", "--listen", goAddr, "--hub", hubGo}, benchRateFlags...)...)
+	chat := exec.CommandContext(ctx, o.chathub, append([]string{"chatserver", "--listen", goAddr, "--metrics-listen", "", "--hub", hubGo}, benchRateFlags...)...)
 	chat.Env = append(os.Environ(), chatserver.EnvConnectionString+"="+connStr)
 	if err := env.profile(o, chat, "Go chat server"); err != nil {
 		return nil, err

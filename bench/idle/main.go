@@ -179,7 +179,12 @@ func measurePair(bin string, env []string, idle time.Duration) (pubsub, chat sam
 	if err != nil {
 		return pubsub, chat, err
 	}
-	cs := command(bin, env, "chatserver", "--listen", addr, "--hub", "idle", "--connection-string-file", csFile, "--log-level", "warn")
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return pubsub, chat, err
+	}
+	cs := command(bin, env, "chatserver", "--listen", addr, "--metrics-listen", metricsAddr, "--hub", "idle",
+		"--connection-string-file", csFile, "--log-level", "warn")
 	cs.Stdout, cs.Stderr = io.Discard, os.Stderr
 	if err := cs.Start(); err != nil {
 		return pubsub, chat, fmt.Errorf("starting the chat server: %w", err)
@@ -196,7 +201,7 @@ func measurePair(bin string, env []string, idle time.Duration) (pubsub, chat sam
 	if pubsub, err = sampleOf(ps.Process.Pid, endpoint+"/metrics"); err != nil {
 		return pubsub, chat, err
 	}
-	chat, err = sampleOf(cs.Process.Pid, "http://"+addr+"/metrics")
+	chat, err = sampleOf(cs.Process.Pid, "http://"+metricsAddr+"/metrics")
 	return pubsub, chat, err
 }
 

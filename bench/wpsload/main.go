@@ -276,7 +276,7 @@ func startService(bin, hub, key, handlerURL, pprofAddr string) (*service, error)
 	//nolint:gosec // G204: the chathub binary given on the command line
 	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn", "--rate-limit", serviceRateLimit)
 	fmt.Fprintf(os.Stderr, "wpsload: the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send far more than the default allows\n", serviceRateLimit)
-	cmd.Env = append(os.Environ(), "WEBPUBSUB_ACCESS_KEY="+key)
+	cmd.Env = append(os.Environ(), pubsub.EnvAccessKey+"="+key)
 	if pprofAddr != "" {
 		cmd.Env = append(cmd.Env, profiling.EnvFor(pprofAddr))
 	}

@@ -19,14 +19,17 @@ import (
 func RunChatServer(ctx context.Context, args []string) error {
 	cfg := chatserver.DefaultConfig()
 	cfg.LoadEnv(os.Getenv)
-	logs := NewLogConfig(true)
+	logs := NewLogConfig()
+	logs.LoadEnv(os.Getenv)
 	if err := Configure("chatserver", args, logs, &cfg); err != nil {
 		return err
 	}
 	if _, err := pprofserver.StartFromEnv(ctx, os.Getenv); err != nil {
 		return err
 	}
-	opts := chatserver.Options{Logger: logs.Logger(os.Stderr).With("component", "chatserver")}
+	log := logs.Logger(os.Stderr).With("component", "chatserver")
+	WarnDeprecatedEnv(log, os.Getenv, chatserver.EnvVars...)
+	opts := chatserver.Options{Logger: log}
 	if cfg.Embedded {
 		return chatserver.RunEmbedded(ctx, cfg, opts, os.Stdout)
 	}
@@ -38,12 +41,10 @@ func RunChatServer(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
-	var internal net.Listener
-	if cfg.InternalListen != "" {
-		if internal, err = net.Listen("tcp", cfg.InternalListen); err != nil {
-			_ = ln.Close() // the listen error is the one to report
-			return fmt.Errorf("cannot listen on %s: %w", cfg.InternalListen, err)
-		}
+	more, err := chatserver.Listen(cfg)
+	if err != nil {
+		_ = ln.Close() // the listen error is the one to report
+		return err
 	}
-	return srv.Serve(ctx, ln, internal)
+	return srv.Serve(ctx, ln, more)
 }

@@ -14,11 +14,12 @@ import (
 // are usage errors (exit 2), found before anything listens.
 func TestChatServerRejectsBadFlags(t *testing.T) {
 	t.Setenv(chatserver.EnvConnectionString, "")
+	t.Setenv(chatserver.EnvTutorialConnectionString, "")
 	tests := map[string]struct {
 		args    []string
 		wantErr string
 	}{
-		"an unknown flag":  {[]string{"--nope"}, "usage error: flag provided but not defined: -nope"},
+		"an unknown flag":  {[]string{"--nope"}, "usage error: unknown flag --nope (--help lists the flags)"},
 		"a stray argument": {[]string{"--embedded", "extra"}, `usage error: unexpected arguments ["extra"]`},
 		"a bad log level":  {[]string{"--embedded", "--log-level", "loud"}, `usage error: --log-level "loud" is not debug, info, warn or error`},
 		"a bad log format": {[]string{"--embedded", "--log-format", "xml"}, `usage error: --log-format "xml" is not text or json`},
@@ -26,9 +27,9 @@ func TestChatServerRejectsBadFlags(t *testing.T) {
 		"a zero message burst": {[]string{"--embedded", "--user-message-burst", "0"},
 			"usage error: the user message burst (--user-message-burst) must be between 1 and 1000000, not 0"},
 		"a bad body timeout": {[]string{"--embedded", "--read-body-timeout", "soon"},
-			`usage error: invalid value "soon" for flag -read-body-timeout: parse error`},
+			`usage error: --read-body-timeout "soon" is not a duration such as 30s, 5m or 1h`},
 		"no connection string": {nil, "usage error: no Web PubSub connection string: set $" + chatserver.EnvConnectionString +
-			" or --connection-string-file (or use --embedded)"},
+			" (or $" + chatserver.EnvTutorialConnectionString + ") or --connection-string-file, or use --embedded"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -14,7 +14,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"regexp"
 	"strings"
+
+	"github.com/chathub/chathub/internal/envvar"
 )
 
 // FlagConfig is one part of a subcommand's configuration that comes from
@@ -39,17 +43,24 @@ type FileLoader interface {
 // then, part by part in order, loads the files the part names and validates
 // it. Flag mistakes, stray arguments and invalid parts are usage errors
 // (exit 2); a file that cannot be read is not. It returns flag.ErrHelp for
-// --help, after the flag set has printed the help.
+// --help, after printing the flags to stdout.
 func Configure(name string, args []string, parts ...FlagConfig) error {
 	fs := flag.NewFlagSet("chathub "+name, flag.ContinueOnError)
+	// A mistake is reported once, by Main, as one sentence: the flag set
+	// prints neither it nor the flag list; --help prints the list to stdout.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	for _, p := range parts {
 		p.BindFlags(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			_, _ = fmt.Fprintf(os.Stdout, "Usage: %s [flags]\n\nFlags:\n", fs.Name())
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return fmt.Errorf("%w: %s", ErrUsage, flagError(fs, err))
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", ErrUsage, fs.Args())
@@ -67,64 +78,152 @@ func Configure(name string, args []string, parts ...FlagConfig) error {
 	return nil
 }
 
-// LogConfig is the logging part of a subcommand's configuration: the slog
-// logger it writes to stderr. Every command has --log-level; only commands
-// created with a Format have --log-format.
+// The environment variables of LogConfig (LoadEnv).
+const (
+	EnvLogLevel  = envvar.Prefix + "LOG_LEVEL"
+	EnvLogFormat = envvar.Prefix + "LOG_FORMAT"
+)
+
+// LogEnvVars are the environment variables every subcommand reads for its
+// logging (LogConfig.LoadEnv).
+var LogEnvVars = []envvar.Var{
+	{Name: EnvLogLevel, Usage: "the default of --log-level"},
+	{Name: EnvLogFormat, Usage: "the default of --log-format"},
+}
+
+// The flag package's parse errors, which flagError rewrites.
+var (
+	flagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+	flagNoValue   = regexp.MustCompile(`^flag needs an argument: -+(.+)$`)
+	flagBadValue  = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-+([^:]+): (.*)$`)
+)
+
+// valueKinds says, for the value types the flag package names in --help,
+// what a value must look like.
+var valueKinds = map[string]string{
+	"duration": "a duration such as 30s, 5m or 1h",
+	"int":      "a whole number",
+	"uint":     "a whole number",
+	"float":    "a number",
+	"":         "true or false",
+}
+
+// flagError rewrites a parse error of fs as one sentence in the words of
+// the command line (--name, not -name), saying what a bad value must look
+// like; an error it does not know is returned as it is.
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if m := flagUndefined.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("unknown flag --%s (--help lists the flags)", m[1])
+	}
+	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("--%s needs a value", m[1])
+	}
+	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
+		if f := fs.Lookup(m[2]); f != nil {
+			typ, _ := flag.UnquoteUsage(f)
+			if kind, ok := valueKinds[typ]; ok {
+				return fmt.Sprintf("--%s %q is not %s", m[2], m[1], kind)
+			}
+		}
+		return fmt.Sprintf("--%s %q: %s", m[2], m[1], m[3])
+	}
+	return msg
+}
+
+// LogConfig is the logging part of every subcommand's configuration:
+// --log-level and --log-format (defaults from $CHATHUB_LOG_LEVEL and
+// $CHATHUB_LOG_FORMAT), and the slog logger they make, writing to stderr.
 type LogConfig struct {
 	// Level is debug, info, warn or error (slog.Level's text form).
 	Level string
-	// Format is text or json. Empty means the command has no --log-format
-	// flag and logs text.
+	// Format is text or json.
 	Format string
 
-	hasFormat bool
+	// levelFrom and formatFrom name where Level and Format were set, for
+	// messages: the flag, or the environment variable.
+	levelFrom, formatFrom string
 }
 
-// NewLogConfig returns the default logging configuration, info and text,
-// with a --log-format flag when withFormat is set.
-func NewLogConfig(withFormat bool) *LogConfig {
-	c := &LogConfig{Level: "info", hasFormat: withFormat}
-	if withFormat {
-		c.Format = "text"
+// NewLogConfig returns the default logging configuration, info and text.
+func NewLogConfig() *LogConfig {
+	return &LogConfig{Level: "info", Format: "text", levelFrom: "--log-level", formatFrom: "--log-format"}
+}
+
+// LoadEnv applies $CHATHUB_LOG_LEVEL and $CHATHUB_LOG_FORMAT (read
+// through getenv) to c.
+func (c *LogConfig) LoadEnv(getenv func(string) string) {
+	if v, from := LogEnvVars[0].Lookup(getenv); v != "" {
+		c.Level, c.levelFrom = strings.TrimSpace(v), "$"+from
 	}
-	return c
+	if v, from := LogEnvVars[1].Lookup(getenv); v != "" {
+		c.Format, c.formatFrom = strings.TrimSpace(v), "$"+from
+	}
 }
 
-// BindFlags registers --log-level and, if the command has it, --log-format.
+// BindFlags registers --log-level and --log-format.
 func (c *LogConfig) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Level, "log-level", c.Level, "log level: debug, info, warn or error")
-	if c.hasFormat {
-		fs.StringVar(&c.Format, "log-format", c.Format, "log format: text or json")
-	}
+	fs.Var(&sourcedString{&c.Level, &c.levelFrom, "--log-level"}, "log-level", "log level: debug, info, warn or error")
+	fs.Var(&sourcedString{&c.Format, &c.formatFrom, "--log-format"}, "log-format", "log format: text or json (one JSON object a line, for clusters)")
 }
 
-// Validate reports an unknown level or format.
+// sourcedString is a string flag that records that the flag set it.
+type sourcedString struct {
+	v, from *string
+	name    string
+}
+
+func (s *sourcedString) String() string {
+	if s == nil || s.v == nil {
+		return ""
+	}
+	return *s.v
+}
+
+func (s *sourcedString) Set(v string) error {
+	*s.v, *s.from = v, s.name
+	return nil
+}
+
+// Validate reports an unknown level or format, naming the flag or the
+// environment variable that gave it.
 func (c *LogConfig) Validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
 	switch strings.ToLower(c.Format) {
-	case "", "text", "json":
+	case "text", "json":
 		return nil
 	}
-	return fmt.Errorf("--log-format %q is not text or json", c.Format)
+	return fmt.Errorf("%s %q is not text or json", c.formatFrom, c.Format)
 }
 
 func (c *LogConfig) level() (slog.Level, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(c.Level)); err != nil {
-		return 0, fmt.Errorf("--log-level %q is not debug, info, warn or error", c.Level)
+		return 0, fmt.Errorf("%s %q is not debug, info, warn or error", c.levelFrom, c.Level)
 	}
 	return lv, nil
 }
 
-// Logger returns the slog logger writing to w. c must be valid: an unknown
-// level logs at info and an unknown format as text.
-func (c *LogConfig) Logger(w io.Writer) *slog.Logger {
+// Handler returns the slog handler writing to w. c must be valid: an
+// unknown level logs at info and an unknown format as text.
+func (c *LogConfig) Handler(w io.Writer) slog.Handler {
 	lv, _ := c.level()
 	opts := &slog.HandlerOptions{Level: lv}
 	if strings.EqualFold(c.Format, "json") {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.NewTextHandler(w, opts)
+}
+
+// Logger returns the slog logger writing to w; see Handler.
+func (c *LogConfig) Logger(w io.Writer) *slog.Logger { return slog.New(c.Handler(w)) }
+
+// WarnDeprecatedEnv logs one warning for each variable of vars read under
+// a deprecated name (never its value).
+func WarnDeprecatedEnv(log *slog.Logger, getenv func(string) string, vars ...envvar.Var) {
+	for _, d := range envvar.Deprecations(getenv, vars...) {
+		log.Warn("Deprecated environment variable: set the new name instead", "variable", d.Used, "use", d.Name)
+	}
 }

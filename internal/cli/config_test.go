@@ -8,6 +8,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"github.com/chathub/chathub/internal/envvar"
 )
 
 // fakePart is a FlagConfig that records what configure did with it.
@@ -64,7 +66,7 @@ func TestConfigure(t *testing.T) {
 			loadErr: errors.New("reading the file: gone"), want: []string{"validate a", "load b"}, wantErr: "reading the file: gone",
 		},
 		"an unknown flag stops before anything": {
-			args: []string{"--c"}, wantErr: "usage error: flag provided but not defined: -c", wantUsage: true,
+			args: []string{"--c"}, wantErr: "usage error: unknown flag --c (--help lists the flags)", wantUsage: true,
 		},
 		"a stray argument stops before anything": {
 			args: []string{"--b=x", "y", "z"}, wantErr: `usage error: unexpected arguments ["y" "z"]`, wantUsage: true,
@@ -110,44 +112,53 @@ func TestConfigureHelp(t *testing.T) {
 func TestLogConfig(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
-		withFormat bool
-		args       []string
-		wantErr    string
+		env     map[string]string
+		args    []string
+		wantErr string
 		// wantLogged and wantSilent are checked against one Debug and one Info record.
 		wantLogged, wantSilent string
 	}{
 		"info and text by default": {
-			withFormat: true, wantLogged: `level=INFO msg=shown`, wantSilent: "hidden",
+			wantLogged: `level=INFO msg=shown`, wantSilent: "hidden",
 		},
 		"debug shows debug": {
-			withFormat: true, args: []string{"--log-level", "debug"}, wantLogged: `level=DEBUG msg=hidden`,
+			args: []string{"--log-level", "debug"}, wantLogged: `level=DEBUG msg=hidden`,
 		},
 		"warn hides info": {
-			withFormat: true, args: []string{"--log-level=warn"}, wantSilent: "shown",
+			args: []string{"--log-level=warn"}, wantSilent: "shown",
 		},
 		"level and format in any case": {
-			withFormat: true, args: []string{"--log-level=DEBUG", "--log-format=JSON"}, wantLogged: `"level":"DEBUG","msg":"hidden"`,
+			args: []string{"--log-level=DEBUG", "--log-format=JSON"}, wantLogged: `"level":"DEBUG","msg":"hidden"`,
 		},
 		"json": {
-			withFormat: true, args: []string{"--log-format", "json"}, wantLogged: `"level":"INFO","msg":"shown"`, wantSilent: "hidden",
+			args: []string{"--log-format", "json"}, wantLogged: `"level":"INFO","msg":"shown"`, wantSilent: "hidden",
 		},
-		"without --log-format the log is text": {
-			args: []string{"--log-level=debug"}, wantLogged: `level=DEBUG msg=hidden`,
+		"the environment sets the defaults": {
+			env:        map[string]string{EnvLogLevel: "debug", EnvLogFormat: "json"},
+			wantLogged: `"level":"DEBUG","msg":"hidden"`,
+		},
+		"a flag wins over the environment": {
+			env: map[string]string{EnvLogLevel: "loud", EnvLogFormat: "xml"}, args: []string{"--log-level=warn", "--log-format=text"},
+			wantSilent: "shown",
 		},
 		"an unknown level is refused": {
-			withFormat: true, args: []string{"--log-level", "loud"}, wantErr: `usage error: --log-level "loud" is not debug, info, warn or error`,
+			args: []string{"--log-level", "loud"}, wantErr: `usage error: --log-level "loud" is not debug, info, warn or error`,
 		},
 		"an unknown format is refused": {
-			withFormat: true, args: []string{"--log-format", "xml"}, wantErr: `usage error: --log-format "xml" is not text or json`,
+			args: []string{"--log-format", "xml"}, wantErr: `usage error: --log-format "xml" is not text or json`,
 		},
-		"a command without --log-format refuses it": {
-			args: []string{"--log-format", "json"}, wantErr: "usage error: flag provided but not defined: -log-format",
+		"an unknown level in the environment is refused by its name": {
+			env: map[string]string{EnvLogLevel: "loud"}, wantErr: `usage error: $CHATHUB_LOG_LEVEL "loud" is not debug, info, warn or error`,
+		},
+		"an unknown format in the environment is refused by its name": {
+			env: map[string]string{EnvLogFormat: "xml"}, wantErr: `usage error: $CHATHUB_LOG_FORMAT "xml" is not text or json`,
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			c := NewLogConfig(tc.withFormat)
+			c := NewLogConfig()
+			c.LoadEnv(func(k string) string { return tc.env[k] })
 			err := Configure("test", tc.args, c)
 			if tc.wantErr != "" {
 				if !errors.Is(err, ErrUsage) || err.Error() != tc.wantErr {
@@ -169,5 +180,22 @@ func TestLogConfig(t *testing.T) {
 				t.Errorf("logged %q, want no %q", buf.String(), tc.wantSilent)
 			}
 		})
+	}
+}
+
+func TestWarnDeprecatedEnv(t *testing.T) {
+	t.Parallel()
+	const value = "the-value-is-never-logged"
+	var buf bytes.Buffer
+	log := NewLogConfig().Logger(&buf)
+	env := map[string]string{"OLD_KEY": value}
+	WarnDeprecatedEnv(log, func(k string) string { return env[k] },
+		envvar.Var{Name: "CHATHUB_KEY", Deprecated: []string{"OLD_KEY"}}, envvar.Var{Name: "CHATHUB_OTHER", Deprecated: []string{"OLD_OTHER"}})
+	want := " level=WARN msg=\"Deprecated environment variable: set the new name instead\" variable=OLD_KEY use=CHATHUB_KEY\n"
+	if !strings.HasSuffix(buf.String(), want) || strings.Count(buf.String(), "\n") != 1 {
+		t.Errorf("logged %q, want %q", buf.String(), want)
+	}
+	if strings.Contains(buf.String(), value) {
+		t.Error("the warning shows the value")
 	}
 }

@@ -18,12 +18,15 @@ import (
 func RunPubSub(ctx context.Context, args []string) error {
 	cfg := pubsub.DefaultCommandConfig()
 	cfg.LoadEnv(os.Getenv)
-	logs := NewLogConfig(false)
+	logs := NewLogConfig()
+	logs.LoadEnv(os.Getenv)
 	if err := Configure("pubsub", args, logs, &cfg); err != nil {
 		return err
 	}
 	if _, err := pprofserver.StartFromEnv(ctx, os.Getenv); err != nil {
 		return err
 	}
-	return pubsub.RunCommand(ctx, cfg, logs.Logger(os.Stderr), os.Stdout)
+	log := logs.Logger(os.Stderr)
+	WarnDeprecatedEnv(log, os.Getenv, pubsub.EnvVars...)
+	return pubsub.RunCommand(ctx, cfg, log, os.Stdout)
 }

@@ -17,11 +17,12 @@ import (
 // (exit 2) and which are not (exit 1). Every case fails before listening.
 func TestPubSubRejectsBadFlags(t *testing.T) {
 	t.Setenv(pubsub.EnvAccessKey, "")
+	t.Setenv(pubsub.EnvOldAccessKey, "")
 	tests := map[string]struct {
 		args    []string
 		wantErr string
 	}{
-		"an unknown flag":            {[]string{"--nope"}, "usage error: flag provided but not defined: -nope"},
+		"an unknown flag":            {[]string{"--nope"}, "usage error: unknown flag --nope (--help lists the flags)"},
 		"a bad log level":            {[]string{"--log-level", "loud"}, `usage error: --log-level "loud" is not debug, info, warn or error`},
 		"a stray argument":           {[]string{"extra"}, `usage error: unexpected arguments ["extra"]`},
 		"a short access key":         {[]string{"--access-key", "short"}, "usage error: access key is 5 characters long, it must be at least 32"},
@@ -53,6 +54,7 @@ func TestPubSubKeySources(t *testing.T) {
 	})
 	t.Run("an unreadable key file is not a usage error", func(t *testing.T) {
 		t.Setenv(pubsub.EnvAccessKey, "")
+		t.Setenv(pubsub.EnvOldAccessKey, "")
 		err := RunPubSub(t.Context(), []string{"--access-key-file", filepath.Join(t.TempDir(), "nope")})
 		if err == nil || errors.Is(err, ErrUsage) || !strings.HasPrefix(err.Error(), "reading --access-key-file: ") {
 			t.Fatalf("got %v, want a plain error about the key file", err)

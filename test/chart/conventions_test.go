@@ -236,7 +236,7 @@ func checkPodMonitors(t *testing.T, objs []*unstructured.Unstructured, fullname 
 		}
 	}
 	slices.Sort(scraped)
-	if diff := cmp.Diff([]string{"http", "internal"}, scraped); diff != "" {
+	if diff := cmp.Diff([]string{"http", "metrics"}, scraped); diff != "" {
 		t.Errorf("data-plane ports (the chat server's and PubSub service's metrics ports) (-want +got):\n%s", diff)
 	}
 }

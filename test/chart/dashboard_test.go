@@ -129,7 +129,7 @@ func TestMetricScanMatchesARealScrape(t *testing.T) {
 	chat.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/negotiate", nil))
 
 	checked := 0
-	for name, h := range map[string]http.Handler{"the PubSub service": svc.Handler(), "the chat server": chat.Handler()} {
+	for name, h := range map[string]http.Handler{"the PubSub service": svc.Handler(), "the chat server": chat.MetricsHandler()} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		if rec.Code != http.StatusOK {

@@ -57,7 +57,8 @@ func TestChartRendersValidObjects(t *testing.T) {
 				}
 				d := deployment(t, objs)
 				args := d.Spec.Template.Spec.Containers[0].Args
-				for _, want := range []string{"manager", "--leader-elect=true", "--metrics-secure=true", "--default-chat-image=ghcr.io/chathub/chathub:dev"} {
+				for _, want := range []string{"manager", "--leader-elect=true", "--metrics-secure=true", "--default-chat-image=ghcr.io/chathub/chathub:dev",
+					"--log-format=json", "--log-level=info", "--health-probe-bind-address=:8081", "--metrics-bind-address=:8443"} {
 					if !slices.Contains(args, want) {
 						t.Errorf("manager args %q lack %q", args, want)
 					}

@@ -129,6 +129,7 @@ func BuildManager(root, dir string) (string, error) {
 type Manager struct {
 	cmd        *exec.Cmd
 	metricsURL string
+	probeURL   string
 	done       chan struct{}
 	err        error
 }
@@ -147,6 +148,20 @@ func freePort() (int, error) {
 // with plain-HTTP metrics on a loopback port, its output going to logw, and
 // waits until it is ready.
 func StartManager(ctx context.Context, bin, kubeconfig string, logw io.Writer, args ...string) (*Manager, error) {
+	m, err := LaunchManager(bin, kubeconfig, logw, args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.WaitProbe(ctx, "/readyz"); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+// LaunchManager is StartManager without the wait: the manager may not be
+// serving its probes yet.
+func LaunchManager(bin, kubeconfig string, logw io.Writer, args ...string) (*Manager, error) {
 	mport, err := freePort()
 	if err != nil {
 		return nil, err
@@ -166,25 +181,53 @@ func StartManager(ctx context.Context, bin, kubeconfig string, logw io.Writer, a
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	m := &Manager{cmd: cmd, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", mport), done: make(chan struct{})}
+	m := &Manager{cmd: cmd, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", mport),
+		probeURL: fmt.Sprintf("http://127.0.0.1:%d", pport), done: make(chan struct{})}
 	go func() { m.err = cmd.Wait(); close(m.done) }()
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", pport)
+	return m, nil
+}
+
+// Probe is the status code of the manager's probe at path (/healthz,
+// /readyz), or an error when it does not answer.
+func (m *Manager) Probe(path string) (int, error) {
+	resp, err := http.Get(m.probeURL + path)
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// WaitProbe waits until the manager's probe at path answers 200; it fails
+// when the manager exits or ctx ends first.
+func (m *Manager) WaitProbe(ctx context.Context, path string) error {
 	for {
 		select {
 		case <-m.done:
-			return nil, fmt.Errorf("the manager exited: %w", m.err)
+			return fmt.Errorf("the manager exited: %w", m.err)
 		case <-ctx.Done():
-			m.Stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		if resp, err := http.Get(readyz); err == nil { //nolint:gosec // G107: the manager's probe on a loopback port
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return m, nil
-			}
+		if code, err := m.Probe(path); err == nil && code == http.StatusOK {
+			return nil
 		}
 	}
+}
+
+// KubeconfigFor writes into dir a kubeconfig of a new user called name,
+// with no permission until a binding grants it some, and returns its path.
+func (e *Env) KubeconfigFor(dir, name string) (string, error) {
+	user, err := e.env.AddUser(envtest.User{Name: name}, nil)
+	if err != nil {
+		return "", fmt.Errorf("adding the user %s: %w", name, err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("writing the kubeconfig of %s: %w", name, err)
+	}
+	path := filepath.Join(dir, name+".kubeconfig")
+	return path, os.WriteFile(path, kc, 0o600)
 }
 
 // Stop interrupts the manager and waits for it to exit (killing it after 10 s).
