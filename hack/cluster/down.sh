@@ -21,15 +21,19 @@ if [ -d "$CLUSTER_DIR" ]; then
   mine=$CLUSTER_DIR
 fi
 
+# running PID: the process runs (a zombie has exited: init reaps the
+# daemons, whose parent is gone, only every few seconds).
+running() { kill -0 "$1" 2>/dev/null && [ "$(awk '{sub(/^.*\) /, ""); print $1}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
 # stop W NAME SECONDS: TERM the pid recorded in W/pids, wait, then KILL.
 stop() {
   local f=$1/pids/$2.pid p
   [ -f "$f" ] || return 0
   p=$(cat "$f")
-  if kill -0 "$p" 2>/dev/null; then
+  if running "$p"; then
     kill "$p" 2>/dev/null
-    for _ in $(seq $(($3 * 5))); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
+    for _ in $(seq $(($3 * 10))); do running "$p" || break; sleep 0.1; done
+    running "$p" && kill -9 "$p" 2>/dev/null
   fi
   rm -f "$f"
 }
@@ -80,7 +84,7 @@ teardown() {
     for t in $($CTR tasks ls -q 2>/dev/null); do $CTR tasks delete -f "$t" >/dev/null 2>&1; done
     for c in $($CTR containers ls -q 2>/dev/null); do $CTR containers delete "$c" >/dev/null 2>&1; done
   fi
-  stop "$W" kube-apiserver 5
+  stop "$W" kube-apiserver 2   # its graceful shutdown takes a minute; etcd's data is wiped below
   stop "$W" etcd 5
   stop "$W" containerd 5
   # Whatever containerd could not stop (it was dead: a Ctrl-C, a crash, a
@@ -166,11 +170,15 @@ owner_dir=$(owner_get cluster_dir)
 others=$({ [ -n "$owner_dir" ] && echo "$owner_dir"; running_cluster_dirs; } | sort -u | grep -vxF -- "${mine:-//none}")
 targets=""
 for d in $others; do
-  if [ "$d" = "$owner_dir" ]; then checkout=$(owner_get checkout); else checkout=${d%/.cache/cluster}; fi
+  if [ "$d" = "$owner_dir" ]; then
+    checkout=$(owner_get checkout) how="recorded in $OWNER_FILE"
+  else
+    checkout=${d%/.cache/cluster} how="found by its daemons, not recorded"
+  fi
   if [ "$ORPHAN" = 1 ]; then
     log "ORPHAN=1: taking down the cluster of the checkout $checkout (state $d)"
   elif ! checkout_alive "$checkout"; then
-    log "the cluster on this machine belongs to the checkout $checkout, which is gone: taking it down (state $d; recorded in $OWNER_FILE)"
+    log "the cluster on this machine belongs to the checkout $checkout, which is gone: taking it down (state $d; $how)"
   else
     log "the cluster on this machine belongs to the checkout $checkout (state $d), not to this one: left alone. Take it down with: make -C $checkout cluster-down   (or from here: make cluster-down ORPHAN=1)"
     exit 3
@@ -203,6 +211,7 @@ for d in $targets; do
     rc=1
   elif [ "$d" = "$(owner_get cluster_dir)" ]; then
     rm -f "$OWNER_FILE"
+    rmdir "$OWNER_DIR" 2>/dev/null
   fi
 done
 [ $rc = 0 ] && log "down"

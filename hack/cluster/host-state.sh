@@ -22,6 +22,8 @@ echo "## sysctl";    echo "ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"
 echo "## daemons"
 for p in /proc/[0-9]*; do
   comm=$(cat "$p/comm" 2>/dev/null) || continue
+  # A zombie has exited; init reaps it (the daemons' parent is gone) within seconds.
+  [ "$(awk '{sub(/^.*\) /, ""); print $1}' "$p/stat" 2>/dev/null)" = Z ] && continue
   case $comm in
     containerd|containerd-shim*|kube-controller|kube-scheduler|kubelet|kube-proxy|coredns|pause) ;;
     etcd|kube-apiserver) tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qE -- "--name $NODE_NAME |--advertise-address=$NODE_IP " || continue ;;
@@ -33,5 +35,5 @@ done | sort | uniq -c
 echo "## pod processes"; for p in $(pod_pids); do echo "$p $(cat /proc/$p/comm 2>/dev/null)"; done
 echo "## netns";     ls /run/netns 2>/dev/null | sort
 echo "## cgroups";   find /sys/fs/cgroup/*/kubepods -maxdepth 0 -type d 2>/dev/null | sort
-echo "## host paths"; for p in /var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /run/containerd; do [ -e $p ] && echo $p; done
+echo "## host paths"; for p in /var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /run/containerd "$OWNER_DIR"; do [ -e $p ] && echo $p; done
 exit 0
