@@ -28,21 +28,54 @@ mkdir -p "$CLUSTER_DIR"
 CLUSTER_DIR=$(cd "$CLUSTER_DIR" && pwd)
 . "$(dirname "$0")/env.sh"   # again, with the absolute folder
 
-healthy() {
-  for c in $COMPONENTS; do pid_alive $c || return 1; done
-  $K get --raw /readyz >/dev/null 2>&1
+# ---- one cluster per machine: is another checkout's running here? ----
+# refuse DIR: stop with what was found and the command that removes it.
+refuse() {
+  local d=$1 checkout started daemons pods
+  if [ "$d" = "$(owner_get cluster_dir)" ]; then
+    checkout=$(owner_get checkout) started=$(owner_get started)
+  else
+    checkout=${d%/.cache/cluster} started="at an unrecorded time"
+  fi
+  daemons=$(cluster_pids "$d" | wc -l) pods=$(pod_pids | wc -l)
+  if checkout_alive "$checkout"; then
+    log "found the local cluster of the checkout $checkout running (state $d, started $started, $daemons daemons and shims, $pods pod processes); one cluster at a time runs on a machine (node address $NODE_IP, its ports, bridges and pod cgroups). Take it down with: make -C $checkout cluster-down   (or from here: make cluster-down ORPHAN=1)"
+  else
+    log "found a local cluster whose checkout $checkout is gone (state $d, started $started, $daemons daemons and shims, $pods pod processes); one cluster at a time runs on a machine (node address $NODE_IP, its ports, bridges and pod cgroups). Remove it with: make cluster-down ORPHAN=1"
+  fi
+  exit 3
+}
+owner_dir=$(owner_get cluster_dir)
+[ -n "$owner_dir" ] && [ "$owner_dir" != "$CLUSTER_DIR" ] && refuse "$owner_dir"
+for d in $(running_cluster_dirs); do [ "$d" != "$CLUSTER_DIR" ] && refuse "$d"; done
+if [ -z "$owner_dir" ] && ! ls "$CLUSTER_DIR"/pids/*.pid >/dev/null 2>&1 && [ -n "$(host_leftovers)" ]; then
+  log "found what a local cluster left on this machine, recorded by no checkout: $(host_leftovers | sed 's/; $//'). Remove it with: make cluster-down ORPHAN=1"
+  exit 3
+fi
+
+# write_owner: record this checkout as the owner of the machine's cluster.
+write_owner() {
+  mkdir -p "$OWNER_DIR"
+  printf 'checkout=%s\ncluster_dir=%s\nstarted=%s\nuser=%s\n' "$CHECKOUT" "$CLUSTER_DIR" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(id -un)" > "$OWNER_FILE.tmp"
+  mv "$OWNER_FILE.tmp" "$OWNER_FILE"
 }
 
 if healthy; then
+  if [ -z "$owner_dir" ]; then   # started before clusters were recorded
+    write_owner
+    for c in $COMPONENTS; do owner_record_pid $c "$(cat "$CLUSTER_DIR/pids/$c.pid")"; done
+  fi
   "$HACK_CLUSTER"/load-images.sh >/dev/null
   log "already up"
   echo "export KUBECONFIG=$KUBECONFIG_ADMIN"
   exit 0
 fi
-if [ -d "$CLUSTER_DIR/pids" ] && ls "$CLUSTER_DIR"/pids/*.pid >/dev/null 2>&1; then
+if { [ -d "$CLUSTER_DIR/pids" ] && ls "$CLUSTER_DIR"/pids/*.pid >/dev/null 2>&1; } || [ -n "$owner_dir" ]; then
   log "half up: taking it down first"
   "$HACK_CLUSTER"/down.sh
 fi
+write_owner
 
 W=$CLUSTER_DIR
 mkdir -p $W/{pki,logs,pids,run,cni/net.d,manifests,pod-logs,containerd,imported}
@@ -53,9 +86,12 @@ cd $W
 for p in /var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /run/containerd; do
   [ -e $p ] || grep -qxF $p created-host-paths 2>/dev/null || echo $p >> created-host-paths
 done
+# The owner record keeps them too, for when the state folder is gone.
+[ -f created-host-paths ] && sed 's/^/hostpath /' created-host-paths >> "$OWNER_FILE"
 
 # ---- host network: only addresses, links and rules of our own ----
 cat /proc/sys/net/ipv4/ip_forward > host-ip_forward     # restored by down.sh
+echo "ip_forward=$(cat host-ip_forward)" >> "$OWNER_FILE"
 ip addr show dev lo | grep -q " $NODE_IP/" || ip addr add $NODE_IP/32 dev lo
 ip link show $SINK_BRIDGE >/dev/null 2>&1 || ip link add $SINK_BRIDGE type bridge
 ip link set $SINK_BRIDGE up
@@ -149,8 +185,17 @@ cat > cni/net.d/10-bridge.conflist <<N
   {"type": "loopback"}]}
 N
 
-# start NAME CMD...: a daemon in the background, its own pid recorded (not a subshell's).
-start() { local name=$1; shift; nohup "$@" > logs/$name.log 2>&1 & echo $! > pids/$name.pid; }
+# start NAME CMD...: a daemon in the background, its own pid recorded (not a
+# subshell's), here and in the owner record. setsid puts it in a session of
+# its own: a Ctrl-C on the terminal of `make demo` (SIGINT to the foreground
+# process group) must not reach it. The Go daemons catch SIGINT even when
+# the shell started them with it ignored; containerd and kubelet then exit
+# and leave their pods running with nobody to stop them.
+start() {
+  local name=$1; shift
+  nohup setsid "$@" > logs/$name.log 2>&1 < /dev/null & echo $! > pids/$name.pid
+  owner_record_pid "$name" $!
+}
 # wait_for WHAT SECONDS CMD...: poll CMD until it succeeds, or fail with the daemon logs' tail.
 wait_for() {
   local what=$1 secs=$2; shift 2

@@ -26,7 +26,14 @@ DEMO_PORT ?= 8080
 DEMO_SAMPLE ?= $(firstword $(wildcard config/samples/chat_v1_chathub_embedded.yaml config/samples/chat_v1_chathub.yaml) hack/cluster/demo-chathub.yaml)
 
 CLUSTER_ENV = CLUSTER_DIR=$(CLUSTER_DIR) K8S_BIN=$(K8S_BIN) ETCD=$(K8S_BIN)/etcd \
-	IMAGES_DIR=$(IMAGES_DIR) KUBECTL=$(KUBECTL) REGISTRY_ADDR=$(REGISTRY_ADDR)
+	IMAGES_DIR=$(IMAGES_DIR) KUBECTL=$(KUBECTL) REGISTRY_ADDR=$(REGISTRY_ADDR) CHECKOUT=$(CURDIR)
+
+# `make test` and `make test-e2e` take down a cluster they brought up;
+# KEEP_CLUSTER=1 keeps it for fast reruns (a cluster already up is always kept).
+KEEP_CLUSTER ?=
+# `make cluster-down ORPHAN=1` takes down the machine's cluster whatever
+# checkout started it (see hack/cluster/down.sh).
+ORPHAN ?=
 
 K8S_NODE_BINARIES := kube-controller-manager kube-scheduler kubelet kube-proxy
 K8S_NODE_STAMP := $(K8S_BIN)/.node-binaries-$(K8S_VERSION)
@@ -77,8 +84,8 @@ cluster-up: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar ## Sta
 	@$(CLUSTER_ENV) hack/cluster/up.sh
 
 .PHONY: cluster-down
-cluster-down: ## Stop the local cluster and remove every process, mount, link, route and iptables rule it made.
-	@$(CLUSTER_ENV) hack/cluster/down.sh
+cluster-down: ## Stop the local cluster and remove every process, mount, link, route and iptables rule it made (ORPHAN=1: another checkout's).
+	@$(CLUSTER_ENV) ORPHAN=$(ORPHAN) hack/cluster/down.sh
 
 .PHONY: cluster-load
 cluster-load: image ## Import changed image tarballs into the running cluster.
@@ -169,10 +176,33 @@ demo-down: ## Stop the demo's port-forward and remove the sample and the operato
 # chromium', in hack/make/chat.mk), and install the chart under their own
 # release name.
 E2E_CHROMIUM_TARGET := $(if $(shell grep -ls '^chromium:' hack/make/*.mk),chromium)
+# The cluster is brought up here rather than by a cluster-up prerequisite,
+# to know whether it was up before: only a cluster this target started is
+# taken down at the end (also on failure or Ctrl-C), unless KEEP_CLUSTER=1.
+# up.sh exits 3 when another checkout's cluster runs: nothing to take down.
 .PHONY: test-e2e
-test-e2e: cluster-up helm $(E2E_CHROMIUM_TARGET) ## Run the end-to-end tests on the local cluster (real browsers, real operator).
-	E2E_KUBECONFIG=$(CLUSTER_KUBECONFIG) E2E_KUBECTL=$(KUBECTL) E2E_HELM=$(HELM) E2E_CHROMIUM=$(CHROMIUM) \
-	E2E_CHART=$(CURDIR)/charts/chathub-operator E2E_STATE_DIR=$(CLUSTER_DIR)/e2e \
-		$(GO) test -count=1 -timeout 20m -tags e2e $(GOTESTFLAGS) ./test/e2e/...
+test-e2e: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar helm $(E2E_CHROMIUM_TARGET) ## Run the end-to-end tests on the local cluster (real browsers, real operator); KEEP_CLUSTER=1 keeps the cluster it starts.
+	@was_up=; $(CLUSTER_ENV) hack/cluster/status.sh && was_up=1; \
+	down() { if [ -z "$$was_up" ] && [ "$(KEEP_CLUSTER)" != 1 ]; then $(CLUSTER_ENV) hack/cluster/down.sh; \
+		elif [ -z "$$was_up" ]; then echo "KEEP_CLUSTER=1: the cluster stays up (make cluster-down)"; fi; }; \
+	rc=0; $(CLUSTER_ENV) hack/cluster/up.sh >/dev/null || rc=$$?; \
+	if [ $$rc = 3 ]; then exit 3; fi; \
+	trap 'down; exit 130' INT TERM; \
+	if [ $$rc = 0 ]; then \
+		E2E_KUBECONFIG=$(CLUSTER_KUBECONFIG) E2E_KUBECTL=$(KUBECTL) E2E_HELM=$(HELM) E2E_CHROMIUM=$(CHROMIUM) \
+		E2E_CHART=$(CURDIR)/charts/chathub-operator E2E_STATE_DIR=$(CLUSTER_DIR)/e2e \
+			$(GO) test -count=1 -timeout 20m -tags e2e $(GOTESTFLAGS) ./test/e2e/... || rc=$$?; \
+	fi; \
+	trap - INT TERM; down || rc=$$((rc ? rc : 1)); exit $$rc
 
 TEST_TARGETS += test-e2e
+
+# After test-e2e (which takes its cluster down): `make demo`'s scripts are
+# interrupted (SIGINT) while they wait for the ChatHub to be Ready, then
+# cluster-down must leave nothing of the cluster on the machine. It needs the
+# machine without a cluster and skips when one runs (KEEP_CLUSTER=1).
+.PHONY: test-cluster-teardown
+test-cluster-teardown: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar helm ## Interrupt the demo while it waits for Ready, take the cluster down, and check the machine is clean.
+	$(DEMO_ENV) $(GO) test -count=1 -timeout 15m -tags teardown $(GOTESTFLAGS) ./test/teardown/...
+
+TEST_TARGETS += test-cluster-teardown
