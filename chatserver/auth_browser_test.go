@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -272,4 +273,34 @@ func TestBrowserSignInWithOIDC(t *testing.T) {
 	if !strings.Contains(evalAs[string](bob, `document.querySelector('#me').textContent`), "bob") {
 		t.Error("bob is not shown as signed in after signing in again")
 	}
+}
+
+// TestBrowserJoinBeforeTheSignInModeIsKnown joins while GET /auth/config is
+// still on its way (a slow network, a busy server): the name typed is kept
+// and the join happens once the answer is there, instead of being lost.
+func TestBrowserJoinBeforeTheSignInModeIsKnown(t *testing.T) {
+	st := startStack(t, false)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/auth/config" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		st.server.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	open := signInBrowser(t)
+	pg := open("zoe's page")
+	pg.do(chromedp.Navigate(slow.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "zoe"),
+		chromedp.Click(chromedp.ID("join")))
+	if evalAs[bool](pg, `document.querySelector('#join-view').hidden`) {
+		t.Fatal("the page joined before it knew how to sign in")
+	}
+	close(release)
+	pg.signedInAs("zoe")
 }

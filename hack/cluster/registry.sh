@@ -37,7 +37,8 @@ up)
 		log "something else already answers on $REGISTRY_ADDR; stop it or pick REGISTRY_ADDR="
 		exit 1
 	fi
-	nohup "$OCIREGISTRY" -listen "$REGISTRY_ADDR" -dir "$REGISTRY_DIR" >>"$REGISTRY_DIR/ociregistry.log" 2>&1 &
+	# Its own session: a Ctrl-C of the make that started it does not reach it.
+	nohup setsid "$OCIREGISTRY" -listen "$REGISTRY_ADDR" -dir "$REGISTRY_DIR" >>"$REGISTRY_DIR/ociregistry.log" 2>&1 &
 	echo $! >"$pidfile"
 	for _ in $(seq 40); do
 		if answers 2>/dev/null; then
@@ -52,6 +53,9 @@ up)
 	if running; then kill "$(<"$pidfile")"; fi
 	rm -f "$pidfile"
 	exit 1
+	;;
+status)
+	running
 	;;
 down)
 	if ! running; then
@@ -69,7 +73,7 @@ down)
 	exit 1
 	;;
 *)
-	echo "usage: $0 up|down" >&2
+	echo "usage: $0 up|down|status" >&2
 	exit 2
 	;;
 esac

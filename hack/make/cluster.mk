@@ -183,14 +183,20 @@ E2E_CHROMIUM_TARGET := $(if $(shell grep -ls '^chromium:' hack/make/*.mk),chromi
 .PHONY: test-e2e
 test-e2e: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar helm $(E2E_CHROMIUM_TARGET) ## Run the end-to-end tests on the local cluster (real browsers, real operator); KEEP_CLUSTER=1 keeps the cluster it starts.
 	@was_up=; $(CLUSTER_ENV) hack/cluster/status.sh && was_up=1; \
-	down() { if [ -z "$$was_up" ] && [ "$(KEEP_CLUSTER)" != 1 ]; then $(CLUSTER_ENV) hack/cluster/down.sh; \
+	reg_was_up=; $(REGISTRY_ENV) hack/cluster/registry.sh status && reg_was_up=1; \
+	down() { [ -n "$$reg_was_up" ] || $(REGISTRY_ENV) hack/cluster/registry.sh down || true; \
+		if [ -z "$$was_up" ] && [ "$(KEEP_CLUSTER)" != 1 ]; then $(CLUSTER_ENV) hack/cluster/down.sh; \
 		elif [ -z "$$was_up" ]; then echo "KEEP_CLUSTER=1: the cluster stays up (make cluster-down)"; fi; }; \
 	rc=0; $(CLUSTER_ENV) hack/cluster/up.sh >/dev/null || rc=$$?; \
 	if [ $$rc = 3 ]; then exit 3; fi; \
 	trap 'down; exit 130' INT TERM; \
 	if [ $$rc = 0 ]; then \
+		$(REGISTRY_ENV) hack/cluster/registry.sh up && \
+		$(IMGTOOL) push -src $(E2E_IMAGE_ARCHIVE) $(E2E_IMAGE) || rc=$$?; \
+	fi; \
+	if [ $$rc = 0 ]; then \
 		E2E_KUBECONFIG=$(CLUSTER_KUBECONFIG) E2E_KUBECTL=$(KUBECTL) E2E_HELM=$(HELM) E2E_CHROMIUM=$(CHROMIUM) \
-		E2E_CHART=$(CURDIR)/charts/chathub-operator E2E_STATE_DIR=$(CLUSTER_DIR)/e2e \
+		E2E_CHART=$(CURDIR)/charts/chathub-operator E2E_STATE_DIR=$(CLUSTER_DIR)/e2e E2E_IMAGE=$(E2E_IMAGE) E2E_REGISTRY_LOG=$(REGISTRY_DIR)/ociregistry.log \
 			$(GO) test -count=1 -timeout 20m -tags e2e $(GOTESTFLAGS) ./test/e2e/... || rc=$$?; \
 	fi; \
 	trap - INT TERM; down || rc=$$((rc ? rc : 1)); exit $$rc

@@ -96,3 +96,16 @@ registry-up: $(OCIREGISTRY) ## Start the local OCI registry on REGISTRY_ADDR (12
 .PHONY: registry-down
 registry-down: ## Stop the local OCI registry (its pushed images stay in .cache/registry).
 	@OCIREGISTRY=$(OCIREGISTRY) REGISTRY_ADDR=$(REGISTRY_ADDR) REGISTRY_DIR=$(REGISTRY_DIR) hack/cluster/registry.sh down
+
+# The end-to-end tests install the operator from the local registry, so the cluster pulls the
+# operator's and the chat pods' image from it instead of importing a tarball: an image index
+# with the chathub image's content for linux/amd64, pushed as E2E_IMAGE by test-e2e.
+E2E_IMAGE ?= $(REGISTRY_ADDR)/chathub/chathub:e2e
+# Not in IMAGES_DIR: cluster-up imports every tarball there, and this one must be pulled.
+E2E_IMAGE_ARCHIVE ?= $(LOCALBIN)/e2e/chathub-e2e.oci.tar
+REGISTRY_ENV = OCIREGISTRY=$(OCIREGISTRY) REGISTRY_ADDR=$(REGISTRY_ADDR) REGISTRY_DIR=$(REGISTRY_DIR)
+$(E2E_IMAGE_ARCHIVE): $(IMAGES_DIR)/chathub $(IMAGES_DIR)/chathub-data $(IMGTOOL)
+	@mkdir -p $(dir $@)
+	@$(IMGTOOL) index -o $@ -name $(E2E_IMAGE) -platform linux/amd64 $(CHATHUB_IMAGE_FLAGS) \
+		-add $(IMAGES_DIR)/chathub:/chathub:0755 -add $(IMAGES_DIR)/chathub-data:/chathub-data:0755
+test-e2e: $(OCIREGISTRY) $(E2E_IMAGE_ARCHIVE)

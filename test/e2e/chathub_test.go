@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -62,6 +63,33 @@ func TestChatHubEndToEnd(t *testing.T) {
 			must(t)(kubectl(ctx, hubsYAML, "apply", "-f", "-"))
 			for _, h := range [][2]string{{nsA, hubA}, {nsB, hubB}} {
 				must(t)(kubectl(ctx, "", "-n", h[0], "wait", "--for=condition=Ready", "chathub/"+h[1], "--timeout="+readyTimeout))
+			}
+		}},
+		{"the operator and the chat pods run the image pulled from the local registry", func(t *testing.T) {
+			for _, q := range [][2]string{{operatorNS, "app.kubernetes.io/name=chathub-operator"}, {nsA, "app.kubernetes.io/managed-by=chathub-operator"}} {
+				images := strings.Fields(must(t)(kubectl(ctx, "", "-n", q[0], "get", "pods", "-l", q[1], "-o",
+					`jsonpath={range .items[*]}{range .status.containerStatuses[*]}{.image}{" "}{end}{end}`)))
+				if len(images) == 0 {
+					t.Fatalf("no pods with %s in %s", q[1], q[0])
+				}
+				for _, img := range images {
+					if img != e2e.image {
+						t.Errorf("a container in %s runs %s, want %s", q[0], img, e2e.image)
+					}
+				}
+			}
+			// Only the registry has that name (cluster-up imports only chathub:dev): containerd
+			// resolved it there and fetched its manifests (the layers it may already hold: the
+			// imported chathub:dev has the same ones).
+			b, err := os.ReadFile(e2e.registryLog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo := strings.TrimPrefix(imageRepository(), imageRepository()[:strings.Index(imageRepository(), "/")+1])
+			for _, want := range []string{"HEAD /v2/" + repo + "/manifests/" + imageTag(), "GET /v2/" + repo + "/manifests/sha256:"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("the registry's log has no %q: the cluster did not pull the image from it", want)
+				}
 			}
 		}},
 		{"two users per hub chat in Chromium and nothing crosses between hubs", func(t *testing.T) {
@@ -257,12 +285,13 @@ func TestChatHubEndToEnd(t *testing.T) {
 	}
 }
 
-// installOperator installs (or upgrades) the chart with the local image.
+// installOperator installs (or upgrades) the chart with the image in the
+// local registry (the chat pods run the operator's image too).
 func installOperator(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	must(t)(helm(ctx, "upgrade", "--install", release, e2e.chart, "-n", operatorNS, "--create-namespace",
-		"--set", "image.repository="+chatImage, "--set", "image.tag="+chatImageTag, "--set", "image.pullPolicy=IfNotPresent",
+		"--set", "image.repository="+imageRepository(), "--set", "image.tag="+imageTag(), "--set", "image.pullPolicy=IfNotPresent",
 		"--wait", "--timeout", "3m"))
 }
 

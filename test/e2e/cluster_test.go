@@ -34,6 +34,11 @@ import (
 // env is the test's view of the cluster, read from the E2E_* variables.
 type env struct {
 	kubeconfig, kubectl, helm, chromium, chart, stateDir string
+	// image is the operator's image (repository:tag) in the local OCI
+	// registry, which the cluster pulls it from (E2E_IMAGE).
+	image string
+	// registryLog is the local registry's request log (E2E_REGISTRY_LOG).
+	registryLog string
 	// kubeCache is this run's kubectl discovery cache. The default one in
 	// ~/.kube/cache outlives the cluster (its address is always the same),
 	// so after the CRDs change it can name kinds the API server no longer
@@ -47,8 +52,6 @@ const (
 	release         = "chathub-operator"
 	operatorNS      = "chathub-system"
 	operatorDeploy  = "chathub-operator"
-	chatImage       = "chathub"
-	chatImageTag    = "dev"
 	readyTimeout    = "180s"
 	chatServicePort = 80
 )
@@ -59,10 +62,12 @@ func TestMain(m *testing.M) {
 	e2e = env{
 		kubeconfig: os.Getenv("E2E_KUBECONFIG"), kubectl: os.Getenv("E2E_KUBECTL"), helm: os.Getenv("E2E_HELM"),
 		chromium: os.Getenv("E2E_CHROMIUM"), chart: os.Getenv("E2E_CHART"), stateDir: os.Getenv("E2E_STATE_DIR"),
+		image: os.Getenv("E2E_IMAGE"), registryLog: os.Getenv("E2E_REGISTRY_LOG"),
 	}
 	for name, v := range map[string]string{
 		"E2E_KUBECONFIG": e2e.kubeconfig, "E2E_KUBECTL": e2e.kubectl, "E2E_HELM": e2e.helm,
-		"E2E_CHROMIUM": e2e.chromium, "E2E_CHART": e2e.chart, "E2E_STATE_DIR": e2e.stateDir,
+		"E2E_CHROMIUM": e2e.chromium, "E2E_CHART": e2e.chart, "E2E_STATE_DIR": e2e.stateDir, "E2E_IMAGE": e2e.image,
+		"E2E_REGISTRY_LOG": e2e.registryLog,
 	} {
 		if v == "" {
 			fmt.Fprintf(os.Stderr, "e2e: %s is not set; run the tests with 'make test-e2e'\n", name)
@@ -89,6 +94,11 @@ func TestMain(m *testing.M) {
 func kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
 	return run(ctx, stdin, e2e.kubectl, append([]string{"--kubeconfig", e2e.kubeconfig, "--cache-dir", e2e.kubeCache}, args...)...)
 }
+
+// imageRepository and imageTag split e2e.image (the registry's host:port
+// keeps its colon).
+func imageRepository() string { return e2e.image[:strings.LastIndex(e2e.image, ":")] }
+func imageTag() string        { return e2e.image[strings.LastIndex(e2e.image, ":")+1:] }
 
 // helm runs helm on the cluster.
 func helm(ctx context.Context, args ...string) (string, error) {

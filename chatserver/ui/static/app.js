@@ -246,10 +246,20 @@
     connect();
   }
 
+  // join acts on the join form once the page knows how to sign in: a name
+  // typed before auth/config answered waits for it (and a failed answer is
+  // asked again) instead of being lost.
   function join(ev) {
     ev.preventDefault();
-    if (auth.mode === 'oidc') { beginSignIn(); return; }
-    if (auth.mode !== 'anonymous') { location.reload(); return; }
+    var go = function () {
+      if (auth.mode === 'oidc') { beginSignIn(); return; }
+      if (auth.mode === 'header') { location.reload(); return; }
+      if (auth.mode === 'anonymous') { joinAnonymous(); }
+    };
+    if (auth.mode === 'unknown') { (starting || start()).then(go); } else { go(); }
+  }
+
+  function joinAnonymous() {
     var name = els.name.value.trim();
     var problem = validName(name);
     els.joinError.textContent = problem;
@@ -360,15 +370,20 @@
   }
 
   // start asks the server how to sign in and sets the page up for it.
+  // starting is the pending answer of auth/config, null once it came.
+  var starting = null;
+
   function start() {
-    fetch('auth/config', { cache: 'no-store' })
+    starting = fetch('auth/config', { cache: 'no-store' })
       .then(function (res) {
         if (!res.ok) { return res.text().then(function (t) { throw new Error(t.trim() || 'HTTP ' + res.status); }); }
         return res.json();
       })
       .then(function (cc) {
+        starting = null;
         auth.config = cc;
         auth.mode = cc.mode;
+        els.joinError.textContent = '';
         if (cc.mode === 'header') {
           showSignIn('Not signed in', 'This chat is signed in through your organisation’s proxy.', 'Try again',
             cc.user ? '' : cc.error || 'The proxy did not say who you are.');
@@ -383,9 +398,11 @@
         }
       })
       .catch(function (err) {
+        starting = null;
         auth.mode = 'unknown';
         els.joinError.textContent = 'The chat server cannot be reached (' + err.message + '). Try again in a moment.';
       });
+    return starting;
   }
 
   // sendable says why the composer's text cannot be sent now ('' when it can).
