@@ -23,35 +23,12 @@ import (
 	"github.com/chathub/chathub/internal/testoidc"
 )
 
-// signInBrowser starts headless Chromium; each page it opens has its own
-// browser context (cookies, storage), as two people on two machines.
+// signInBrowser opens pages in one headless Chromium, each in a browser
+// context of its own (cookies, storage), as two people on two machines.
 func signInBrowser(t *testing.T) func(name string) *browserPage {
 	t.Helper()
-	allocCtx, cancel := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1000, 760),
-	)
-	t.Cleanup(cancel)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	// The first action starts the browser; it must not run under a timeout.
-	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return func(name string) *browserPage {
-		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-		t.Cleanup(cancel)
-		return &browserPage{t: t, name: name, ctx: ctx}
-	}
+	b := startBrowser(t, 1000, 760)
+	return func(name string) *browserPage { return b.tab(t, name) }
 }
 
 // signedInAs waits until the page shows user signed in and connected,

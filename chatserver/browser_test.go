@@ -147,30 +147,10 @@ func messageShown(sender, text string) string {
 }
 
 func TestBrowserChatBetweenTwoUsers(t *testing.T) {
-	chromium := chromiumPath(t)
 	st := startStack(t, false)
 	outDir := testOutputDir(t)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1000, 760),
-	)
-	defer cancelAlloc()
-	ctxA, cancelA := chromedp.NewContext(allocCtx)
-	defer cancelA()
-	// The first action starts the browser; it must not run under a timeout.
-	if err := chromedp.Do(ctxA, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	ctxA := startBrowser(t, 1000, 760).ctx     // the first tab, which owns the browser
 	ctxB, cancelB := chromedp.NewContext(ctxA) // a second tab of the same browser
 	defer cancelB()
 	if err := chromedp.Do(ctxB, chromedp.Navigate("about:blank")); err != nil {
