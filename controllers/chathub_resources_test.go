@@ -339,7 +339,7 @@ func TestBuildDeploymentScheduling(t *testing.T) {
 		"the chat server without scheduling fields gets only the operator's labels and annotations": {
 			build:          func(h *chatv1.ChatHub) *appsv1.Deployment { return buildChatServerDeployment(h, "img", "hash") },
 			component:      "chatserver",
-			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", MetricsPortAnnotation: "internal"},
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", MetricsPortAnnotation: "metrics"},
 		},
 		"the chat server gets every scheduling field": {
 			build: func(h *chatv1.ChatHub) *appsv1.Deployment {
@@ -348,7 +348,7 @@ func TestBuildDeploymentScheduling(t *testing.T) {
 			},
 			spec: server, component: "chatserver",
 			wantTracking: map[string]string{PodAnnotationsAnnotation: "a.example.com/x,b.example.com/y"},
-			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", MetricsPortAnnotation: "internal",
+			wantAnnotation: map[string]string{ConnectionHashAnnotation: "hash", MetricsPortAnnotation: "metrics",
 				"a.example.com/x": "1", "b.example.com/y": "2"},
 		},
 		"the PubSub service gets its own scheduling fields, not the chat server's": {
