@@ -13,13 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // black is the environment of the black-box test: a real API server and
@@ -32,21 +30,7 @@ type black struct {
 
 func startBlack(t *testing.T) *black {
 	t.Helper()
-	ctrllog.SetLogger(logr.Discard()) // envtest's own log
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	bin, err := BuildManager(root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := StartEnv(root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	bin, dir, env := startManagerEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	logf, err := os.Create(filepath.Join(dir, "manager.log")) //nolint:gosec // G304: a file in the test's temporary folder

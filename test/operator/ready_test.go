@@ -42,21 +42,7 @@ func (b *lockedBuffer) String() string {
 // cannot sync, so /readyz fails; once a binding grants the user the
 // rights, the caches sync, the controllers start and /readyz answers 200.
 func TestManagerReadyzWaitsForTheCache(t *testing.T) {
-	ctrllog.SetLogger(logr.Discard()) // envtest's own log
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	bin, err := BuildManager(root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := StartEnv(root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	bin, dir, env := startManagerEnv(t)
 	kubeconfig, err := env.KubeconfigFor(dir, "chathub-late")
 	if err != nil {
 		t.Fatal(err)
@@ -98,4 +84,24 @@ func TestManagerReadyzWaitsForTheCache(t *testing.T) {
 			t.Errorf("a log line is not a JSON object: %q", line)
 		}
 	}
+}
+
+// startManagerEnv builds the manager binary and starts a real API server
+// for it; both end with the test.
+func startManagerEnv(t *testing.T) (bin, dir string, env *Env) {
+	t.Helper()
+	ctrllog.SetLogger(logr.Discard()) // envtest's own log
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	if bin, err = BuildManager(root, dir); err != nil {
+		t.Fatal(err)
+	}
+	if env, err = StartEnv(root, dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	return bin, dir, env
 }

@@ -25,7 +25,7 @@ func TestOwnerRecord(t *testing.T) {
 		t.Fatal("run the test as root with 'make test-cluster-teardown'")
 	}
 	if owner, err := os.ReadFile("/run/chathub-cluster/owner"); err == nil {
-		t.Skipf("a local cluster runs on this machine; this test needs none:\n%s", owner)
+		t.Fatalf("a local cluster runs on this machine and this test needs none (make test-cluster-teardown does not start it then):\n%s", owner)
 	}
 	tmp := t.TempDir()
 	ownerDir := filepath.Join(tmp, "owner")

@@ -46,7 +46,7 @@ func TestInterruptedDemoLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if owner, err := os.ReadFile("/run/chathub-cluster/owner"); err == nil {
-		t.Skipf("a local cluster runs on this machine (KEEP_CLUSTER=1, or started before); this test would take it down:\n%s", owner)
+		t.Fatalf("a local cluster runs on this machine and this test would take it down (make test-cluster-teardown does not start it then):\n%s", owner)
 	}
 	sample, err := filepath.Abs(filepath.Join("testdata", "never-ready.yaml"))
 	if err != nil {
