@@ -41,11 +41,15 @@ type connection struct {
 	// accessKey, when set, is written to the connection Secret too: the
 	// key of a service the operator runs.
 	accessKey string
+	// settings, when set, is written to the connection Secret too: the hub
+	// settings file a service the operator runs for the hub loads at start
+	// and reloads, so a new pod serves the handler before any registration.
+	settings []byte
 }
 
 // secretData is the data of the connection Secret for c.
 func (c *connection) secretData() map[string][]byte {
-	return buildConnectionSecretData(c.cs.Format(), c.accessKey)
+	return buildConnectionSecretData(c.cs.Format(), c.accessKey, c.settings)
 }
 
 // ensureConnectionSecret writes the connection Secret when conn is known and

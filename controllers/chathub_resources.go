@@ -220,11 +220,17 @@ func selectorLabels(hub *chatv1.ChatHub, component string) map[string]string {
 	}
 }
 
-// buildConnectionSecretData is the data of the connection Secret.
-func buildConnectionSecretData(connectionString, accessKey string) map[string][]byte {
+// buildConnectionSecretData is the data of the connection Secret: the
+// connection string and, for a service the operator runs, its access key and
+// the hub settings it starts with (settings.json; not part of
+// ConnectionHash, so a new handler never rolls the pods).
+func buildConnectionSecretData(connectionString, accessKey string, settings []byte) map[string][]byte {
 	data := map[string][]byte{SecretKeyConnectionString: []byte(connectionString)}
 	if accessKey != "" {
 		data[SecretKeyAccessKey] = []byte(accessKey)
+	}
+	if settings != nil {
+		data[SecretKeySettings] = settings
 	}
 	return data
 }
@@ -529,12 +535,16 @@ func buildEmbeddedDeployment(hub *chatv1.ChatHub, emb *chatv1.EmbeddedSource, im
 		"--log-format", dataPlaneLogFormat,
 		"--endpoint", EmbeddedEndpoint(hub).String(),
 		"--access-key-file", connectionMountPath + "/" + SecretKeyAccessKey,
+		"--settings-file", connectionMountPath + "/" + SecretKeySettings,
 	}, emb.Resources)
 	return pubSubDeployment(
 		metav1.ObjectMeta{Name: EmbeddedName(hub), Namespace: hub.Namespace, Labels: Labels(hub, componentPubSub)},
 		selectorLabels(hub, componentPubSub),
 		map[string]string{ConnectionHashAnnotation: connectionHash, MetricsPortAnnotation: "http"},
-		podSpec(hub, c, []corev1.KeyToPath{{Key: SecretKeyAccessKey, Path: SecretKeyAccessKey}}),
+		podSpec(hub, c, []corev1.KeyToPath{
+			{Key: SecretKeyAccessKey, Path: SecretKeyAccessKey},
+			{Key: SecretKeySettings, Path: SecretKeySettings},
+		}),
 		&emb.PodSchedulingSpec)
 }
 

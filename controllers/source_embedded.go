@@ -47,8 +47,29 @@ func (s embeddedSource) Resolve(ctx context.Context, r *ChatHubReconciler) (*con
 			return nil, err
 		}
 	}
+	settings, err := embeddedSettings(s.hub)
+	if err != nil {
+		return nil, err
+	}
 	cs := &webpubsub.ConnectionString{Endpoint: EmbeddedEndpoint(s.hub), AccessKey: accessKey, Version: "1.0"}
-	return &connection{cs: cs, accessKey: accessKey}, nil
+	return &connection{cs: cs, accessKey: accessKey, settings: settings}, nil
+}
+
+// embeddedSettings is the settings file the hub's PubSub service starts
+// with: the hub's event handler, as the registration step writes it, or no
+// hub when the user registers the handler (registration Manual). A pod
+// that starts after a rollout or a crash serves the handler at once instead
+// of dropping events until the next registration check.
+func embeddedSettings(hub *chatv1.ChatHub) ([]byte, error) {
+	var hubs []instanceHub
+	if hub.Spec.EventHandler.Registration != chatv1.RegistrationManual {
+		hubs = []instanceHub{{name: EffectiveHub(hub), owner: hub, handler: DesiredEventHandler(hub)}}
+	}
+	b, err := buildInstanceSettings(hubs)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the PubSub service's hub settings: %w", err)
+	}
+	return b, nil
 }
 
 // Existing reads the service's key from the connection Secret; nil when

@@ -218,8 +218,9 @@ func portForward(t *testing.T, ns, svc string, port int) string {
 	return ""
 }
 
-// diagnose prints what explains a failure: the operator's logs, the events
-// and the descriptions of the pods of the namespaces involved.
+// diagnose prints what explains a failure: the operator's logs, the events,
+// the descriptions of the pods of the namespaces involved, then the
+// ChatHubs' status and their pods' logs.
 func diagnose(t *testing.T, namespaces ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -238,6 +239,15 @@ func diagnose(t *testing.T, namespaces ...string) {
 		section("objects in "+ns, out, err)
 		out, err = kubectl(ctx, "", "-n", ns, "describe", "pods")
 		section("pods in "+ns, out, err)
+	}
+	// Last, so that a shortened output still shows them: what the hubs report
+	// and what their pods logged.
+	for _, ns := range namespaces {
+		out, err = kubectl(ctx, "", "-n", ns, "get", "chathubs", "-o", "yaml")
+		section("ChatHubs in "+ns, out, err)
+		out, err = kubectl(ctx, "", "-n", ns, "logs", "-l", "app.kubernetes.io/instance", "--all-containers",
+			"--prefix", "--tail=60", "--max-log-requests=10")
+		section("pod logs in "+ns, out, err)
 	}
 }
 
