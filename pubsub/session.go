@@ -99,6 +99,9 @@ func (s *Server) handleMessage(c *hub.Conn, in *protocol.Inbound) (errName, errM
 			skip = func(o *hub.Conn) bool { return o == c }
 		}
 		hub.Deliver(c.Hub().GroupMembers(in.Group), m, skip)
+		if err := s.groupSendElsewhere(c, in.Group, in.ContentType, in.Data); err != nil {
+			return protocol.AckInternalError, "the message reached only the connections of this replica: " + err.Error()
+		}
 	case protocol.TypeEvent:
 		return s.userEvent(c, in.Event, in.ContentType, in.Data)
 	}
