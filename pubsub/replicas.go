@@ -27,8 +27,12 @@ type clusterHandler struct{ s *Server }
 // Apply implements cluster.Handler.
 func (ch clusterHandler) Apply(op *cluster.Op) {
 	s := ch.s
-	if op.Kind == cluster.KindSettings {
+	switch op.Kind {
+	case cluster.KindSettings:
 		s.applySettings(op)
+		return
+	case cluster.KindSync:
+		s.applySync(op)
 		return
 	}
 	h := s.reg.Lookup(op.Hub)
@@ -112,6 +116,38 @@ func (ch clusterHandler) Answer(op *cluster.Op) cluster.Reply {
 		return cluster.Reply{Found: true, Error: applyPermission(c, op.Action, op.Perm, op.Group)}
 	}
 	return cluster.Reply{}
+}
+
+// Joined implements cluster.Handler: a replica that joins gets the hub settings set through
+// the ARM-shaped API, which it has missed.
+func (ch clusterHandler) Joined(string) {
+	s := ch.s
+	b, err := json.Marshal(s.cfg.Settings.SetHubs())
+	if err == nil {
+		err = s.cluster.Publish(&cluster.Op{Kind: cluster.KindSync, Data: b}, false)
+	}
+	if err != nil {
+		s.log.Warn("Could not send the hub settings to a new replica", "error", err)
+	}
+}
+
+// applySync takes the hub settings of another replica (KindSync) for the hubs this one has
+// none for, and marks the replica's settings as in step.
+func (s *Server) applySync(op *cluster.Op) {
+	var hubs []*webpubsub.HubSettings
+	if err := json.Unmarshal(op.Data, &hubs); err != nil {
+		s.log.Warn("Ignored the hub settings of another replica", "replica", op.Replica, "error", err)
+		return
+	}
+	for _, hs := range hubs {
+		if _, ok := s.cfg.Settings.Get(hs.Name); ok {
+			continue
+		}
+		if err := s.cfg.Settings.Set(hs.Name, hs); err != nil {
+			s.log.Warn("Ignored hub settings of another replica", "hub", hs.Name, "error", err)
+		}
+	}
+	s.synced.Store(true)
 }
 
 // applySettings applies hub settings another replica took through the ARM-shaped API.

@@ -207,6 +207,32 @@ func TestReplicasShareTheHub(t *testing.T) {
 		c, _ := r[0].rest.UserExists(ctx(t), "cat")
 		return !b && !c
 	})
+
+	// The NATS hop's metrics: replica 2 received the sends replica 0 published.
+	metrics := scrape(t, r[2])
+	for _, want := range []string{`chathub_pubsub_nats_received_total{kind="send"}`, `chathub_pubsub_nats_lag_seconds_count`,
+		"chathub_pubsub_nats_connected 1", "chathub_pubsub_replicas 3"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("the metrics of replica 2 have no %s", want)
+		}
+	}
+	if !strings.Contains(scrape(t, r[0]), `chathub_pubsub_nats_published_total{kind="send"}`) {
+		t.Error("the metrics of replica 0 do not count its published sends")
+	}
+}
+
+func scrape(t *testing.T, e *testEnv) string {
+	t.Helper()
+	res, err := http.Get("http://" + e.endpoint.Host + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func withUser(o webpubsub.ClientTokenOptions, user string) webpubsub.ClientTokenOptions {
@@ -260,11 +286,9 @@ func TestReplicaWithoutNATSIsNotReady(t *testing.T) {
 	port := ns.Addr().(*net.TCPAddr).Port
 	addr := ns.ClientURL()
 	r := newReplicas(t, 2, addr)
-	for _, e := range r {
-		if code := readyz(t, e); code != http.StatusOK {
-			t.Fatalf("/readyz answered %d while connected to NATS", code)
-		}
-	}
+	eventually(t, "replicas to be ready", func() bool {
+		return readyz(t, r[0]) == http.StatusOK && readyz(t, r[1]) == http.StatusOK
+	})
 	ns.Shutdown()
 	eventually(t, "replicas to be not ready", func() bool {
 		return readyz(t, r[0]) == http.StatusServiceUnavailable && readyz(t, r[1]) == http.StatusServiceUnavailable
@@ -323,7 +347,8 @@ func TestReplicaRecovery(t *testing.T) {
 }
 
 // TestReplicasShareARMSettings sets a hub's event handler through the ARM-shaped API of one
-// replica: the others use it too.
+// replica: the others use it too, and so does a replica started afterwards, which is ready
+// only once it has them.
 func TestReplicasShareARMSettings(t *testing.T) {
 	ns := startNATS(t, -1, nil)
 	r := newReplicas(t, 2, ns.ClientURL())
@@ -340,17 +365,30 @@ func TestReplicasShareARMSettings(t *testing.T) {
 	if _, err := hc.CreateOrUpdate(c, "armhub", hs); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "replica 1 to have the settings", func() bool {
-		got, ok := r[1].srv.cfg.Settings.Get("armhub")
+	has := func(e *testEnv) bool {
+		got, ok := e.srv.cfg.Settings.Get("armhub")
 		return ok && len(got.Properties.EventHandlers) == 1 && got.Properties.EventHandlers[0].URLTemplate == hs.Properties.EventHandlers[0].URLTemplate
+	}
+	// CreateOrUpdate returns once every replica has applied the settings.
+	if !has(r[1]) {
+		t.Fatal("replica 1 does not have the settings set through replica 0")
+	}
+	late := newEnv(t, func(c *Config) {
+		c.Cluster = &cluster.Config{URL: ns.ClientURL(), Heartbeat: time.Hour, RequestTimeout: time.Second}
 	})
+	// With an hour between heartbeats, only the settings of the other replicas make it ready.
+	eventually(t, "the late replica to be ready", func() bool { return readyz(t, late) == http.StatusOK })
+	if !has(late) {
+		t.Fatal("the replica started after the settings were set is ready without them")
+	}
 	if err := hc.Delete(c, "armhub"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "replica 1 to drop the settings", func() bool {
-		_, ok := r[1].srv.cfg.Settings.Get("armhub")
-		return !ok
-	})
+	for i, e := range []*testEnv{r[1], late} {
+		if _, ok := e.srv.cfg.Settings.Get("armhub"); ok {
+			t.Fatalf("replica %d still has the settings deleted through replica 0", i+1)
+		}
+	}
 }
 
 // TestReplicaNATSCredentials connects with a user and password, and reports a refused

@@ -38,6 +38,9 @@ type Server struct {
 	transport *transport.Transport
 	handler   http.Handler
 	cluster   *cluster.Cluster // nil for a single replica
+	// synced is set once a replica has the ARM-set hub settings of the others, or has waited
+	// three heartbeats without hearing from another replica.
+	synced atomic.Bool
 
 	keys     atomic.Pointer[[]string] // the current access keys, primary first
 	closing  atomic.Bool
@@ -94,7 +97,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.cluster = cl
+		if err := cl.Start(); err != nil {
+			_ = s.disp.Close(context.Background())
+			return nil, err
+		}
 		armCfg.Changed = s.settingsChanged
+		time.AfterFunc(3*cl.Heartbeat(), func() { s.synced.Store(true) })
 	}
 	s.handler = withBodyDeadline(s.routes(arm.NewHandler(armCfg)), cfg.BodyTimeout, transport.IsUpgrade)
 	go s.keepAlive()
@@ -187,7 +195,7 @@ func (s *Server) routes(armHandler http.Handler) http.Handler {
 
 // serveReady answers 200 while the service accepts connections and 503 once Shutdown has
 // begun, or while a replica is not connected to NATS (its clients would not reach those of
-// the other replicas). A Server is built with its keys and hub settings (New), so it knows
+// the other replicas) or has not yet received the hub settings of the others. A Server is built with its keys and hub settings (New), so it knows
 // every hub's event handler before it can answer at all.
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	if s.closing.Load() {
@@ -196,6 +204,10 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	}
 	if s.cluster != nil && !s.cluster.Ready() {
 		http.Error(w, "not connected to NATS", http.StatusServiceUnavailable)
+		return
+	}
+	if s.cluster != nil && !s.synced.Load() {
+		http.Error(w, "waiting for the hub settings of the other replicas", http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = io.WriteString(w, "ok\n")

@@ -52,6 +52,9 @@ type Handler interface {
 	// Answer answers a request (KindExists, KindMembers, KindPermission) of another replica
 	// about this replica's connections.
 	Answer(op *Op) Reply
+	// Joined tells that a replica not heard from before has announced itself (a new one, or
+	// one back after three silent heartbeats): the place to send it what it cannot ask for.
+	Joined(replica string)
 }
 
 // Config configures a Cluster. URL and Handler are required.
@@ -106,9 +109,8 @@ type Cluster struct {
 	wg       sync.WaitGroup
 }
 
-// New connects to NATS, subscribes to the service's subjects and starts the heartbeat. The
-// first connection must succeed; afterwards the client reconnects for ever, and the replica
-// is not Ready while disconnected.
+// New connects to NATS; Start then subscribes. The first connection must succeed;
+// afterwards the client reconnects for ever, and the replica is not Ready while disconnected.
 func New(cfg Config) (*Cluster, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("the NATS URL is required")
@@ -141,24 +143,32 @@ func New(cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("connecting to NATS at %s: %w", redactURL(cfg.URL), err)
 	}
 	c.nc = nc
-	sub, err := nc.Subscribe(cfg.Prefix+".>", c.receive)
+	return c, nil
+}
+
+// Start subscribes to the service's subjects, announces the replica and starts its heartbeat.
+// From then on the Handler is called; the caller has had the time to keep c where the
+// Handler finds it.
+func (c *Cluster) Start() error {
+	cfg := &c.cfg
+	sub, err := c.nc.Subscribe(cfg.Prefix+".>", c.receive)
 	if err == nil {
 		// Ops are small and a replica applies them quickly; a burst must not be dropped.
 		err = sub.SetPendingLimits(1<<20, 1<<30)
 	}
 	if err == nil {
-		err = nc.FlushTimeout(cfg.RequestTimeout)
+		err = c.nc.FlushTimeout(cfg.RequestTimeout)
 	}
 	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("subscribing to NATS subjects %s.>: %w", cfg.Prefix, err)
+		c.nc.Close()
+		return fmt.Errorf("subscribing to NATS subjects %s.>: %w", cfg.Prefix, err)
 	}
 	c.sub = sub
 	c.metrics.register(cfg.Registerer, c)
 	c.hello()
 	c.wg.Go(c.heartbeat)
-	c.log.Info("Connected to NATS", "url", redactURL(nc.ConnectedUrlRedacted()), "replica", c.id, "prefix", cfg.Prefix)
-	return c, nil
+	c.log.Info("Connected to NATS", "url", redactURL(c.nc.ConnectedUrlRedacted()), "replica", c.id, "prefix", cfg.Prefix)
+	return nil
 }
 
 func (c *Cluster) options() ([]nats.Option, error) {
@@ -206,6 +216,9 @@ func (c *Cluster) options() ([]nats.Option, error) {
 	}
 	return opts, nil
 }
+
+// Heartbeat returns the interval of the heartbeats.
+func (c *Cluster) Heartbeat() time.Duration { return c.cfg.Heartbeat }
 
 // ID returns this replica's id: ReplicaIDLength URL-safe characters, new on every start.
 func (c *Cluster) ID() string { return c.id }
@@ -342,6 +355,7 @@ func (c *Cluster) receive(msg *nats.Msg) {
 		}
 		// A new replica: answer at once so that it knows this one before its first request.
 		c.hello()
+		c.cfg.Handler.Joined(op.Replica)
 		return
 	case kindBye:
 		c.mu.Lock()

@@ -31,6 +31,9 @@ const (
 	// KindSettings carries the hub settings set (Data, JSON) or deleted (no Data) through the
 	// ARM-shaped API on one replica (a request: each replica answers once it has applied them).
 	KindSettings = "settings"
+	// KindSync carries the hub settings a replica holds from the ARM-shaped API (Data, a JSON
+	// array), sent when another replica joins, so that a new replica starts with them.
+	KindSync = "sync"
 )
 
 // Targets of Op: which connections of the hub an operation selects.
