@@ -20,11 +20,11 @@ const (
 	replyNotGranted    = "notGranted"
 )
 
-// clusterHandler applies the operations and answers the requests of the other replicas
-// (cluster.Handler).
+// clusterHandler applies the operations and answers the requests of the replicas, this one
+// included (cluster.Handler).
 type clusterHandler struct{ s *Server }
 
-// Apply implements cluster.Handler.
+// Apply implements cluster.Handler: it carries out an operation on this replica's connections.
 func (ch clusterHandler) Apply(op *cluster.Op) {
 	s := ch.s
 	switch op.Kind {
@@ -251,19 +251,19 @@ func setOf(ids []string) map[string]bool {
 	return m
 }
 
-// replicate publishes op, already applied here, to the other replicas and waits until NATS
-// has it. Without NATS it does nothing.
-func (s *Server) replicate(op *cluster.Op) *apiError {
-	if s.cluster == nil {
-		return nil
-	}
+// replicate publishes op for every replica, this one included, to apply, waits until NATS
+// has it and answers status. Every replica applies the operations of all in the one order
+// NATS gives them, so an operation that returned comes before any made afterwards.
+func (s *Server) replicate(w http.ResponseWriter, op *cluster.Op, status int) *apiError {
 	if err := s.cluster.Publish(op, true); err != nil {
 		return replicasUnavailable(err)
 	}
+	w.WriteHeader(status)
 	return nil
 }
 
-// gather asks the other replicas (see cluster.Gather). Without NATS it returns nothing.
+// gather asks every replica, this one included (see cluster.Gather). Without NATS it
+// returns nothing.
 func (s *Server) gather(op *cluster.Op, done func(cluster.Reply) bool) ([]cluster.Reply, *apiError) {
 	if s.cluster == nil {
 		return nil, nil
@@ -275,7 +275,7 @@ func (s *Server) gather(op *cluster.Op, done func(cluster.Reply) bool) ([]cluste
 	return replies, nil
 }
 
-// foundElsewhere asks the other replicas about a connection, user or group.
+// foundElsewhere asks every replica about a connection, user or group.
 func (s *Server) foundElsewhere(op *cluster.Op) (*cluster.Reply, *apiError) {
 	replies, aerr := s.gather(op, func(r cluster.Reply) bool { return r.Found })
 	if aerr != nil {
@@ -308,13 +308,15 @@ func (s *Server) connectionID() string {
 	return newID(connectionIDBytes)
 }
 
-// groupSendElsewhere passes a client's group message on to the other replicas.
-func (s *Server) groupSendElsewhere(c *hub.Conn, group, contentType string, data []byte) error {
-	if s.cluster == nil {
-		return nil
-	}
-	return s.cluster.Publish(&cluster.Op{
+// groupSend publishes a client's group message for every replica to deliver; with noEcho
+// the sender does not get it.
+func (s *Server) groupSend(c *hub.Conn, group, contentType string, data []byte, noEcho bool) error {
+	op := &cluster.Op{
 		Kind: cluster.KindSend, Hub: c.Hub().Name(), Target: cluster.TargetGroup, Key: group,
 		From: protocol.FromGroup, Group: group, FromUser: c.UserID(), ContentType: contentType, Data: data,
-	}, false)
+	}
+	if noEcho {
+		op.Excluded = []string{c.ID()}
+	}
+	return s.cluster.Publish(op, false)
 }

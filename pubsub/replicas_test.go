@@ -110,6 +110,21 @@ func TestReplicasShareTheHub(t *testing.T) {
 	}
 	expectMessage(t, ann, "", "to ann's connection")
 
+	// Per-connection order holds: sends taken in turn by each replica, one after the other,
+	// reach ann (on replica 0, which delivers its own at once) and bob in the order made.
+	for i := range 30 {
+		if err := r[i%3].rest.SendToConnection(ctx(t), annID, text(fmt.Sprintf("a%d", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := r[(i+1)%3].rest.SendToUser(ctx(t), "bob", text(fmt.Sprintf("b%d", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 30 {
+		expectMessage(t, ann, "", fmt.Sprintf("a%d", i))
+		expectMessage(t, bob, "", fmt.Sprintf("b%d", i))
+	}
+
 	// Group membership changed from replicas that do not hold the connections.
 	if err := r[2].rest.AddUserToGroup(ctx(t), "g", "bob"); err != nil {
 		t.Fatal(err)

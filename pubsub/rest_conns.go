@@ -28,21 +28,18 @@ func closeAll(conns []*hub.Conn, excluded map[string]bool, reason string) {
 	}
 }
 
-// closeOp closes the connections of h that target and key select, but those excluded, and
-// passes the close on to the other replicas. A connection that is here goes nowhere else.
+// closeOp closes the connections of h that target and key select, but those excluded,
+// through every replica when there are several.
 func (s *Server) closeOp(w http.ResponseWriter, r *http.Request, h *hub.Hub, target, key string) *apiError {
 	reason := closeReason(r)
-	local := selectConns(h, target, key)
-	closeAll(local, excludedSet(r), reason)
-	if s.cluster != nil && (target != cluster.TargetConn || len(local) == 0) {
+	if s.cluster != nil {
 		op := &cluster.Op{Kind: cluster.KindClose, Hub: h.Name(), Target: target, Key: key, Reason: reason}
 		if target != cluster.TargetConn {
 			op.Excluded = r.URL.Query()["excluded"]
 		}
-		if aerr := s.replicate(op); aerr != nil {
-			return aerr
-		}
+		return s.replicate(w, op, http.StatusNoContent)
 	}
+	closeAll(selectConns(h, target, key), excludedSet(r), reason)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -52,12 +49,14 @@ func (s *Server) closeConnection(w http.ResponseWriter, r *http.Request, h *hub.
 	if aerr != nil {
 		return aerr
 	}
+	if s.cluster != nil {
+		return s.closeOp(w, r, h, cluster.TargetConn, id)
+	}
 	if c := h.Conn(id); c != nil {
 		c.Close(protocol.CloseNormal, closeReason(r))
-		w.WriteHeader(http.StatusNoContent)
-		return nil
 	}
-	return s.closeOp(w, r, h, cluster.TargetConn, id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) closeAllConnections(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
@@ -80,10 +79,10 @@ func (s *Server) closeUserConnections(w http.ResponseWriter, r *http.Request, h 
 	return s.closeOp(w, r, h, cluster.TargetUser, user)
 }
 
-// existsAnywhere reports whether this replica (here) or another one holds the connection,
-// user or group target and key name.
+// existsAnywhere reports whether a replica holds the connection, user or group target and
+// key name; here is the answer of this replica when it is the only one.
 func (s *Server) existsAnywhere(h *hub.Hub, here bool, target, key string) (bool, *apiError) {
-	if here || s.cluster == nil {
+	if s.cluster == nil {
 		return here, nil
 	}
 	found, aerr := s.foundElsewhere(&cluster.Op{Kind: cluster.KindExists, Hub: h.Name(), Target: target, Key: key})
@@ -156,10 +155,10 @@ func (s *Server) permission(r *http.Request, h *hub.Hub, action string) (string,
 			return "", badRequest("targetName: %s", err.Error())
 		}
 	}
-	if c := h.Conn(id); c != nil {
-		return applyPermission(c, action, perm, target), nil
-	}
 	if s.cluster == nil {
+		if c := h.Conn(id); c != nil {
+			return applyPermission(c, action, perm, target), nil
+		}
 		return "", connectionNotFound(id)
 	}
 	found, aerr := s.foundElsewhere(&cluster.Op{Kind: cluster.KindPermission, Hub: h.Name(), Target: cluster.TargetConn,

@@ -34,9 +34,12 @@ func (s *Server) addConnectionToGroup(w http.ResponseWriter, r *http.Request, h 
 	if aerr != nil {
 		return aerr
 	}
+	if s.cluster != nil {
+		return s.addConnectionToGroupAnywhere(w, h, id, g)
+	}
 	c := h.Conn(id)
 	if c == nil {
-		return s.addRemoteConnectionToGroup(w, h, id, g)
+		return connectionNotFound(id)
 	}
 	if err := c.Join(g); errors.Is(err, hub.ErrTooManyGroups) {
 		return badRequest("%v", err)
@@ -47,8 +50,8 @@ func (s *Server) addConnectionToGroup(w http.ResponseWriter, r *http.Request, h 
 	return nil
 }
 
-// addRemoteConnectionToGroup asks the replica holding connection id, if any, to add it to g.
-func (s *Server) addRemoteConnectionToGroup(w http.ResponseWriter, h *hub.Hub, id, g string) *apiError {
+// addConnectionToGroupAnywhere asks the replica holding connection id, if any, to add it to g.
+func (s *Server) addConnectionToGroupAnywhere(w http.ResponseWriter, h *hub.Hub, id, g string) *apiError {
 	found, aerr := s.foundElsewhere(&cluster.Op{Kind: cluster.KindJoin, Hub: h.Name(), Target: cluster.TargetConn, Key: id, Groups: []string{g}})
 	switch {
 	case aerr != nil:
@@ -62,17 +65,14 @@ func (s *Server) addRemoteConnectionToGroup(w http.ResponseWriter, h *hub.Hub, i
 	return nil
 }
 
-// groupOp applies a membership change to the connections of h that target and key select
-// and passes it on to the other replicas. A connection target that is here goes nowhere else.
+// groupOp applies a membership change to the connections of h that target and key select,
+// through every replica when there are several.
 func (s *Server) groupOp(w http.ResponseWriter, h *hub.Hub, kind, target, key string, groups []string, status int) *apiError {
-	local := selectConns(h, target, key)
-	for _, c := range local {
-		changeGroups(c, kind, groups)
+	if s.cluster != nil {
+		return s.replicate(w, &cluster.Op{Kind: kind, Hub: h.Name(), Target: target, Key: key, Groups: groups}, status)
 	}
-	if s.cluster != nil && (target != cluster.TargetConn || len(local) == 0) {
-		if aerr := s.replicate(&cluster.Op{Kind: kind, Hub: h.Name(), Target: target, Key: key, Groups: groups}); aerr != nil {
-			return aerr
-		}
+	for _, c := range selectConns(h, target, key) {
+		changeGroups(c, kind, groups)
 	}
 	w.WriteHeader(status)
 	return nil
@@ -168,6 +168,10 @@ func (s *Server) changeGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub
 	if aerr != nil {
 		return aerr
 	}
+	if s.cluster != nil {
+		op := &cluster.Op{Kind: kind, Hub: h.Name(), Target: cluster.TargetAll, Groups: body.Groups, Filter: body.Filter}
+		return s.replicate(w, op, http.StatusOK)
+	}
 	// Evaluate the filter before changing anything, so that '<g>' in groups sees the
 	// memberships as they were when the request arrived.
 	var selected []*hub.Conn
@@ -178,12 +182,6 @@ func (s *Server) changeGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub
 	}
 	for _, c := range selected {
 		changeGroups(c, kind, body.Groups)
-	}
-	if s.cluster != nil {
-		op := &cluster.Op{Kind: kind, Hub: h.Name(), Target: cluster.TargetAll, Groups: body.Groups, Filter: body.Filter}
-		if aerr := s.replicate(op); aerr != nil {
-			return aerr
-		}
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -261,11 +259,15 @@ func (s *Server) listConnectionsInGroup(w http.ResponseWriter, r *http.Request, 
 
 // groupMembers returns the connections in group g on every replica.
 func (s *Server) groupMembers(h *hub.Hub, g string) ([]groupMember, *apiError) {
-	local := h.GroupMembers(g)
-	members := make([]groupMember, 0, len(local))
-	for _, c := range local {
-		members = append(members, groupMember{ConnectionID: c.ID(), UserID: c.UserID()})
+	if s.cluster == nil {
+		local := h.GroupMembers(g)
+		members := make([]groupMember, 0, len(local))
+		for _, c := range local {
+			members = append(members, groupMember{ConnectionID: c.ID(), UserID: c.UserID()})
+		}
+		return members, nil
 	}
+	var members []groupMember
 	replies, aerr := s.gather(&cluster.Op{Kind: cluster.KindMembers, Hub: h.Name(), Target: cluster.TargetGroup, Key: g}, nil)
 	if aerr != nil {
 		return nil, aerr

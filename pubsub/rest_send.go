@@ -80,7 +80,7 @@ func sendContentType(h string) (string, error) {
 	return "", errors.New("Content-Type " + quote(mt) + " is not supported: use text/plain, application/json or application/octet-stream")
 }
 
-// sendOp is the operation that passes a send on to the other replicas.
+// sendOp is the operation that carries a send to every replica.
 func sendOp(h *hub.Hub, target, key string, q *sendRequest, r *http.Request) *cluster.Op {
 	op := &cluster.Op{
 		Kind: cluster.KindSend, Hub: h.Name(), Target: target, Key: key, Filter: r.URL.Query().Get("filter"),
@@ -97,12 +97,10 @@ func (s *Server) sendToAll(w http.ResponseWriter, r *http.Request, h *hub.Hub) *
 	if aerr != nil {
 		return aerr
 	}
-	hub.Deliver(h.Conns(), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 	if s.cluster != nil {
-		if aerr := s.replicate(sendOp(h, cluster.TargetAll, "", q, r)); aerr != nil {
-			return aerr
-		}
+		return s.replicate(w, sendOp(h, cluster.TargetAll, "", q, r), http.StatusAccepted)
 	}
+	hub.Deliver(h.Conns(), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
@@ -116,12 +114,10 @@ func (s *Server) sendToUser(w http.ResponseWriter, r *http.Request, h *hub.Hub) 
 	if aerr != nil {
 		return aerr
 	}
-	hub.Deliver(h.UserConns(user), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 	if s.cluster != nil {
-		if aerr := s.replicate(sendOp(h, cluster.TargetUser, user, q, r)); aerr != nil {
-			return aerr
-		}
+		return s.replicate(w, sendOp(h, cluster.TargetUser, user, q, r), http.StatusAccepted)
 	}
+	hub.Deliver(h.UserConns(user), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
@@ -135,14 +131,13 @@ func (s *Server) sendToConnection(w http.ResponseWriter, r *http.Request, h *hub
 	if aerr != nil {
 		return aerr
 	}
-	if c := h.Conn(id); c != nil {
-		_ = c.Send(hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data))
-	} else if s.cluster != nil {
+	if s.cluster != nil {
 		op := sendOp(h, cluster.TargetConn, id, q, r)
 		op.Filter, op.Excluded = "", nil // not parameters of this operation
-		if aerr := s.replicate(op); aerr != nil {
-			return aerr
-		}
+		return s.replicate(w, op, http.StatusAccepted)
+	}
+	if c := h.Conn(id); c != nil {
+		_ = c.Send(hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data))
 	}
 	w.WriteHeader(http.StatusAccepted)
 	return nil
@@ -157,12 +152,10 @@ func (s *Server) sendToGroup(w http.ResponseWriter, r *http.Request, h *hub.Hub)
 	if aerr != nil {
 		return aerr
 	}
-	hub.Deliver(h.GroupMembers(g), hub.NewMessage(protocol.FromGroup, g, "", q.contentType, q.data), q.skip)
 	if s.cluster != nil {
-		if aerr := s.replicate(sendOp(h, cluster.TargetGroup, g, q, r)); aerr != nil {
-			return aerr
-		}
+		return s.replicate(w, sendOp(h, cluster.TargetGroup, g, q, r), http.StatusAccepted)
 	}
+	hub.Deliver(h.GroupMembers(g), hub.NewMessage(protocol.FromGroup, g, "", q.contentType, q.data), q.skip)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }

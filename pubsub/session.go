@@ -93,15 +93,18 @@ func (s *Server) handleMessage(c *hub.Conn, in *protocol.Inbound) (errName, errM
 		if !c.Allowed(hub.PermSendToGroup, in.Group) {
 			return protocol.AckForbidden, "the connection has no permission to send to group " + quote(in.Group)
 		}
+		if s.cluster != nil {
+			if err := s.groupSend(c, in.Group, in.ContentType, in.Data, in.NoEcho); err != nil {
+				return protocol.AckInternalError, "the message could not reach the replicas of the service: " + err.Error()
+			}
+			break
+		}
 		m := hub.NewMessage(protocol.FromGroup, in.Group, c.UserID(), in.ContentType, in.Data)
 		var skip func(*hub.Conn) bool
 		if in.NoEcho {
 			skip = func(o *hub.Conn) bool { return o == c }
 		}
 		hub.Deliver(c.Hub().GroupMembers(in.Group), m, skip)
-		if err := s.groupSendElsewhere(c, in.Group, in.ContentType, in.Data); err != nil {
-			return protocol.AckInternalError, "the message reached only the connections of this replica: " + err.Error()
-		}
 	case protocol.TypeEvent:
 		return s.userEvent(c, in.Event, in.ContentType, in.Data)
 	}

@@ -1,16 +1,17 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
 // Package cluster lets several replicas of the PubSub service share one set of hubs through
-// NATS. Each replica keeps its own connections (pubsub/hub); an operation that may concern
-// connections elsewhere (a send, a group change, a close) is applied by the replica that
-// takes it and published once, as an Op, for the others to apply to theirs. Questions whose
-// answer may lie on any replica (does this connection exist, who is in this group) are asked
-// with a request that every other replica answers (scatter-gather).
+// NATS. Each replica keeps its own connections (pubsub/hub); an operation on the hub state
+// (a send, a group change, a close) is published once, as an Op, by the replica that takes
+// it, and every replica, that one included, applies it to its own connections when it comes
+// back from NATS. Questions whose answer may lie on any replica (does this connection exist,
+// who is in this group) are asked with a request that every replica answers (scatter-gather).
 //
-// Every replica publishes through one NATS connection and receives every Op through one
-// subscription, handled in order: what one replica publishes reaches each other replica in
-// the order it was published. Replicas find each other with heartbeats on the same subjects,
-// so a request knows how many answers to wait for.
+// Every replica publishes through one NATS connection and receives every Op, its own too,
+// through one subscription, handled in order: all replicas apply the Ops of one NATS server
+// in the one order the server took them, so an Op published (and flushed) before another
+// was published is applied before it everywhere. Replicas find each other with heartbeats
+// on the same subjects, so a request knows how many answers to wait for.
 package cluster
 
 import (
@@ -44,13 +45,13 @@ const (
 	kindBye   = "bye"
 )
 
-// Handler applies what other replicas publish to this replica's connections. Its methods
-// are called from one goroutine, in the order the Ops were published by each replica.
+// Handler applies what the replicas publish to this replica's connections. Its methods are
+// called from one goroutine, in the order NATS delivers the Ops.
 type Handler interface {
-	// Apply carries out an Op published by another replica.
+	// Apply carries out an Op published by a replica, this one included.
 	Apply(op *Op)
-	// Answer answers a request (KindExists, KindMembers, KindPermission) of another replica
-	// about this replica's connections.
+	// Answer answers a request (KindExists, KindMembers, KindPermission, KindJoin,
+	// KindSettings) of a replica, this one included, about this replica's connections.
 	Answer(op *Op) Reply
 	// Joined tells that a replica not heard from before has announced itself (a new one, or
 	// one back after three silent heartbeats): the place to send it what it cannot ask for.
@@ -175,7 +176,6 @@ func (c *Cluster) options() ([]nats.Option, error) {
 	cfg := &c.cfg
 	opts := []nats.Option{
 		nats.Name(cmpOr(cfg.Name, "chathub-pubsub")),
-		nats.NoEcho(),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		// No buffering while reconnecting: a publish then fails, and the REST call with it,
@@ -242,9 +242,9 @@ func (c *Cluster) Peers() int {
 	return n
 }
 
-// Publish sends op to every other replica. With flush it returns once the NATS server has
-// taken it, so that what the caller does next (answer a REST call, after which its client
-// may call another replica) is ordered after it.
+// Publish sends op to every replica, this one included. With flush it returns once the NATS
+// server has taken it, so that what the caller does next (answer a REST call, after which
+// its client may call another replica) is ordered after it.
 func (c *Cluster) Publish(op *Op, flush bool) error {
 	if !c.nc.IsConnected() {
 		return ErrNotConnected
@@ -264,18 +264,15 @@ func (c *Cluster) Publish(op *Op, flush bool) error {
 	return nil
 }
 
-// Gather sends request op to every other replica and collects their answers until each
-// replica known to be alive has answered or done (which may be nil) returns true for an
-// answer. When some replica has not answered within the request timeout it returns the
-// answers it has and ErrIncomplete.
+// Gather sends request op to every replica, this one included, and collects their answers
+// until each replica known to be alive has answered or done (which may be nil) returns true
+// for an answer. When some replica has not answered within the request timeout it returns
+// the answers it has and ErrIncomplete.
 func (c *Cluster) Gather(op *Op, done func(Reply) bool) ([]Reply, error) {
 	if !c.nc.IsConnected() {
 		return nil, ErrNotConnected
 	}
-	expected := c.Peers()
-	if expected == 0 {
-		return nil, nil
-	}
+	expected := c.Peers() + 1
 	inbox := c.nc.NewRespInbox()
 	sub, err := c.nc.SubscribeSync(inbox)
 	if err != nil {
@@ -344,6 +341,10 @@ func (c *Cluster) receive(msg *nats.Msg) {
 		c.log.Warn("Ignored a malformed NATS message", "subject", msg.Subject, "error", err)
 		return
 	}
+	self := op.Replica == c.id
+	if self && (op.Kind == kindHello || op.Kind == kindBye || op.Kind == KindSync) {
+		return // its own announcements, and the settings it already has
+	}
 	c.metrics.received.WithLabelValues(op.Kind).Inc()
 	if lag := time.Now().UnixNano() - op.SentNanos; op.SentNanos > 0 && lag >= 0 {
 		c.metrics.lag.Observe(time.Duration(lag).Seconds())
@@ -363,7 +364,9 @@ func (c *Cluster) receive(msg *nats.Msg) {
 		c.mu.Unlock()
 		return
 	}
-	c.seen(op.Replica)
+	if !self {
+		c.seen(op.Replica)
+	}
 	if msg.Reply == "" {
 		c.cfg.Handler.Apply(op)
 		return

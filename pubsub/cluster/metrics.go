@@ -17,11 +17,11 @@ func newMetrics() *metrics {
 	return &metrics{
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chathub_pubsub_nats_published_total",
-			Help: "Operations and requests this replica published to the other replicas through NATS, by kind (send, join, close, exists, ...).",
+			Help: "Operations and requests this replica published to the replicas (itself included) through NATS, by kind (send, join, close, exists, ...).",
 		}, []string{"kind"}),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chathub_pubsub_nats_received_total",
-			Help: "Operations, requests and heartbeats this replica received from the other replicas through NATS, by kind.",
+			Help: "Operations, requests and heartbeats this replica received through NATS (its own operations included), by kind.",
 		}, []string{"kind"}),
 		incomplete: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chathub_pubsub_nats_requests_incomplete_total",
@@ -33,7 +33,7 @@ func newMetrics() *metrics {
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "chathub_pubsub_nats_lag_seconds",
-			Help:    "Time from another replica publishing an operation to this replica receiving it (includes clock skew between nodes).",
+			Help:    "Time from a replica publishing an operation to this replica receiving it: the round trip through NATS for its own, plus the clock skew between nodes for the others'.",
 			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
 		}),
 	}
