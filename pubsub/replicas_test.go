@@ -3,14 +3,19 @@
 package pubsub
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -429,4 +434,80 @@ func TestReplicaNATSCredentials(t *testing.T) {
 	if err := srv.Shutdown(c); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRunCommandWithNATS runs `chathub pubsub` as a replica authenticating to NATS with a
+// user and a password file: it serves and is ready, and neither its log nor the error of a
+// refused password shows the password.
+func TestRunCommandWithNATS(t *testing.T) {
+	const password = "pw-0123456789-never-in-logs"
+	ns := startNATS(t, -1, func(o *natsserver.Options) { o.Username, o.Password = "chathub", password })
+	pwFile := writeKeyFile(t, password+"\n")
+	cfg, err := loadCommandConfig(t, nil, "--listen", "127.0.0.1:0", "--access-key", cmdFlagKey,
+		"--nats-url", ns.ClientURL(), "--nats-user", "chathub", "--nats-password-file", pwFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- RunCommand(c, cfg, logger, pw)
+		_ = pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("RunCommand printed no line: %v; it returned %v", err, <-errc)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cs, err := webpubsub.ParseConnectionString(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{endpoint: cs.Endpoint}
+	eventually(t, "the replica to be ready", func() bool { return readyz(t, e) == http.StatusOK })
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("RunCommand: %v", err)
+	}
+	if !strings.Contains(logs.String(), "Connected to NATS") {
+		t.Errorf("the log does not say the replica connected to NATS:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), password) {
+		t.Errorf("the log shows the NATS password:\n%s", logs.String())
+	}
+
+	if err := os.WriteFile(pwFile, []byte("wrong-"+password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = loadCommandConfig(t, nil, "--listen", "127.0.0.1:0", "--access-key", cmdFlagKey,
+		"--nats-url", ns.ClientURL(), "--nats-user", "chathub", "--nats-password-file", pwFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = RunCommand(t.Context(), cfg, logger, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "connecting to NATS") || strings.Contains(err.Error(), password) {
+		t.Fatalf("RunCommand with a wrong NATS password: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
