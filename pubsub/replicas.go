@@ -41,14 +41,18 @@ func (ch clusterHandler) Apply(op *cluster.Op) {
 	}
 	f, err := parseOpFilter(op.Filter)
 	if err != nil {
-		s.log.Warn("Ignored an operation of another replica with an invalid filter", "hub", op.Hub, "kind", op.Kind, "error", err)
+		s.log.Warn("Ignored an operation with an invalid filter", "hub", op.Hub, "kind", op.Kind, "error", err)
 		return
 	}
 	switch op.Kind {
 	case cluster.KindSend:
+		conns := selectConns(h, op.Target, op.Key)
+		if len(conns) == 0 {
+			return // nothing to encode for
+		}
 		excluded := setOf(op.Excluded)
 		skip := func(c *hub.Conn) bool { return excluded[c.ID()] || !f.Match(c) }
-		hub.Deliver(selectConns(h, op.Target, op.Key), hub.NewMessage(op.From, op.Group, op.FromUser, op.ContentType, op.Data), skip)
+		hub.Deliver(conns, hub.NewMessage(op.From, op.Group, op.FromUser, op.ContentType, op.Data), skip)
 	case cluster.KindJoin, cluster.KindLeave, cluster.KindLeaveAll:
 		// Selected before any change, so that a filter on groups sees the memberships as
 		// they were (changeGroups).
@@ -64,7 +68,7 @@ func (ch clusterHandler) Apply(op *cluster.Op) {
 	case cluster.KindClose:
 		closeAll(selectConns(h, op.Target, op.Key), setOf(op.Excluded), op.Reason)
 	default:
-		s.log.Debug("Ignored an operation of another replica of an unknown kind", "kind", op.Kind)
+		s.log.Debug("Ignored an operation of an unknown kind", "kind", op.Kind)
 	}
 }
 
@@ -150,7 +154,7 @@ func (s *Server) applySync(op *cluster.Op) {
 	s.synced.Store(true)
 }
 
-// applySettings applies hub settings another replica took through the ARM-shaped API.
+// applySettings applies hub settings a replica took through the ARM-shaped API.
 func (s *Server) applySettings(op *cluster.Op) {
 	if len(op.Data) == 0 {
 		s.cfg.Settings.Delete(op.Hub)
@@ -275,8 +279,8 @@ func (s *Server) gather(op *cluster.Op, done func(cluster.Reply) bool) ([]cluste
 	return replies, nil
 }
 
-// foundElsewhere asks every replica about a connection, user or group.
-func (s *Server) foundElsewhere(op *cluster.Op) (*cluster.Reply, *apiError) {
+// foundAnywhere asks every replica about a connection, user or group.
+func (s *Server) foundAnywhere(op *cluster.Op) (*cluster.Reply, *apiError) {
 	replies, aerr := s.gather(op, func(r cluster.Reply) bool { return r.Found })
 	if aerr != nil {
 		return nil, aerr

@@ -85,7 +85,7 @@ func (s *Server) existsAnywhere(h *hub.Hub, here bool, target, key string) (bool
 	if s.cluster == nil {
 		return here, nil
 	}
-	found, aerr := s.foundElsewhere(&cluster.Op{Kind: cluster.KindExists, Hub: h.Name(), Target: target, Key: key})
+	found, aerr := s.foundAnywhere(&cluster.Op{Kind: cluster.KindExists, Hub: h.Name(), Target: target, Key: key})
 	return found != nil, aerr
 }
 
@@ -161,7 +161,7 @@ func (s *Server) permission(r *http.Request, h *hub.Hub, action string) (string,
 		}
 		return "", connectionNotFound(id)
 	}
-	found, aerr := s.foundElsewhere(&cluster.Op{Kind: cluster.KindPermission, Hub: h.Name(), Target: cluster.TargetConn,
+	found, aerr := s.foundAnywhere(&cluster.Op{Kind: cluster.KindPermission, Hub: h.Name(), Target: cluster.TargetConn,
 		Key: id, Perm: perm, Group: target, Action: action})
 	if aerr != nil {
 		return "", aerr

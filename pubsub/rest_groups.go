@@ -52,7 +52,7 @@ func (s *Server) addConnectionToGroup(w http.ResponseWriter, r *http.Request, h 
 
 // addConnectionToGroupAnywhere asks the replica holding connection id, if any, to add it to g.
 func (s *Server) addConnectionToGroupAnywhere(w http.ResponseWriter, h *hub.Hub, id, g string) *apiError {
-	found, aerr := s.foundElsewhere(&cluster.Op{Kind: cluster.KindJoin, Hub: h.Name(), Target: cluster.TargetConn, Key: id, Groups: []string{g}})
+	found, aerr := s.foundAnywhere(&cluster.Op{Kind: cluster.KindJoin, Hub: h.Name(), Target: cluster.TargetConn, Key: id, Groups: []string{g}})
 	switch {
 	case aerr != nil:
 		return aerr
