@@ -19,18 +19,36 @@ import (
 //
 //	go test -run '^$' -bench Broadcast -cpuprofile cpu.out ./pubsub/
 func BenchmarkBroadcast(b *testing.B) {
+	benchmarkBroadcast(b, []*testEnv{newEnv(b, nil)})
+}
+
+// BenchmarkBroadcastReplicas is BenchmarkBroadcast with the clients spread over three
+// replicas sharing the hub through a NATS server in this process: the REST broadcasts go to
+// the first replica, which publishes each once; it measures the overhead of the NATS hop.
+func BenchmarkBroadcastReplicas(b *testing.B) {
+	ns := startNATS(b, -1, nil)
+	benchmarkBroadcast(b, newReplicas(b, 3, ns.ClientURL()))
+}
+
+// benchmarkBroadcast connects 1,000 raw clients, in turn to each of envs, and broadcasts
+// through envs[0].
+func benchmarkBroadcast(b *testing.B, envs []*testEnv) {
 	const clients = 1000
-	e := newEnv(b, nil)
-	a, err := webpubsub.ClientAccessFor(e.endpoint, testKey, testHub, webpubsub.ClientTokenOptions{}, time.Now())
-	if err != nil {
-		b.Fatal(err)
+	e := envs[0]
+	urls := make([]string, len(envs))
+	for i, env := range envs {
+		a, err := webpubsub.ClientAccessFor(env.endpoint, testKey, testHub, webpubsub.ClientTokenOptions{}, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		urls[i] = a.URL
 	}
 	const payload = "0123456789012345678901234567890123456789"
 	const frameBytes = 2 + len(payload) // a short unmasked text frame
 	var got atomic.Int64
 	var wg sync.WaitGroup
-	for range clients {
-		c, _, err := websocket.DefaultDialer.Dial(a.URL, nil)
+	for i := range clients {
+		c, _, err := websocket.DefaultDialer.Dial(urls[i%len(urls)], nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,7 +68,14 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 	// A dial returns with the 101 response, before the service registers the connection: a
 	// broadcast sent earlier would miss it and the wait below would last until keep-alive pings.
-	for e.srv.reg.Count() < clients {
+	registered := func() int {
+		n := 0
+		for _, env := range envs {
+			n += env.srv.reg.Count()
+		}
+		return n
+	}
+	for registered() < clients {
 		time.Sleep(time.Millisecond)
 	}
 	msg := webpubsub.TextContent(payload)

@@ -106,5 +106,6 @@ func (c *CommandConfig) serviceConfig(endpoint *url.URL, keys []string, logger *
 		RateLimit: rate, RateBurst: c.RateBurst,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout,
 		MaxUnauthenticated: c.MaxUnauthenticated,
+		Cluster:            c.NATS.clusterConfig(),
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chathub/chathub/pubsub/auth"
+	"github.com/chathub/chathub/pubsub/cluster"
 	"github.com/chathub/chathub/pubsub/settings"
 )
 
@@ -98,6 +99,10 @@ type Config struct {
 	MaxUnauthenticated int
 	// Now returns the current time (token checks); nil => time.Now.
 	Now func() time.Time
+	// Cluster, when set, makes the service one replica of several that share their hubs
+	// through NATS (pubsub/cluster); its Handler, Logger and Registerer are the Server's.
+	// nil => a single replica without NATS.
+	Cluster *cluster.Config
 }
 
 // Validate reports the first problem of the configuration. Messages never contain keys.

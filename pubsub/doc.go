@@ -3,7 +3,8 @@
 // Package pubsub is the PubSub service, ChatHub's own Azure Web PubSub-compatible service: client WebSockets
 // (raw, json.webpubsub.azure.v1 and json.reliable.webpubsub.azure.v1), the REST data plane
 // (api-version 2024-12-01), upstream CloudEvents through pubsub/upstream and the ARM-shaped
-// hub settings API through pubsub/arm, with Prometheus metrics and graceful shutdown.
+// hub settings API through pubsub/arm, with Prometheus metrics and graceful shutdown. Several
+// replicas share their hubs through NATS (pubsub/cluster) when configured.
 //
 // # Layers
 //
@@ -14,7 +15,7 @@
 //	cmd: `chathub pubsub` in the module root (flags, signals, http.Server)
 //	pubsub: wiring, client handshake, client-message handling, REST handlers, metrics
 //	pubsub/transport: upgrade, reader and control frames, writer pool, vectored writes
-//	pubsub/upstream, pubsub/arm: CloudEvents to event handlers; the ARM-shaped hub settings API
+//	pubsub/upstream, pubsub/arm, pubsub/cluster: CloudEvents to event handlers; the ARM-shaped hub settings API; the NATS hop between replicas
 //	pubsub/hub: connections, groups, users, send queues, reliable recovery, fan-out
 //	pubsub/protocol, pubsub/settings, pubsub/filter, pubsub/auth: wire format; settings; filters; tokens
 //	webpubsub: the Go client library, whose types the service shares
@@ -25,7 +26,8 @@
 //
 // In the root package, server.go is the wiring (New, routes, keep-alive, Shutdown),
 // handshake.go the client handshake, session.go the handling of client messages, rest*.go the
-// REST data plane, auth.go the token checks and metrics.go the Prometheus collectors.
+// REST data plane, auth.go the token checks, metrics.go the Prometheus collectors and
+// replicas.go what replicas sharing their hubs through NATS (pubsub/cluster) do for each other.
 //
 // The root package owns everything that decides: who may connect (token, connect event),
 // what a client message does (permissions, groups, user events) and the REST operations. It

@@ -27,10 +27,10 @@ const (
 )
 
 // EnvVars are the environment variables `chathub pubsub` reads (LoadEnv).
-var EnvVars = []envvar.Var{{
+var EnvVars = append([]envvar.Var{{
 	Name: EnvAccessKey, Deprecated: []string{EnvOldAccessKey},
 	Usage: "the primary access key, when neither --access-key nor --access-key-file gives one",
-}}
+}}, natsEnvVars...)
 
 // MaxAccessKeyFiles is how many --access-key-file flags `chathub pubsub` takes: the primary
 // key's file and the secondary key's, as Azure has two keys.
@@ -82,6 +82,9 @@ type CommandConfig struct {
 	// MaxUnauthenticated bounds the connections that have not authenticated;
 	// 0 means DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
+	// NATS makes the service one of several replicas sharing their hubs
+	// through NATS; without NATS.URL it runs alone.
+	NATS NATSConfig
 
 	accessKeyEnv string   // the variable AccessKeyFromEnv came from (LoadEnv)
 	fileKeys     []string // the trimmed content of each of AccessKeyFiles (LoadFiles)
@@ -106,6 +109,7 @@ func (c *CommandConfig) LoadEnv(getenv func(string) string) {
 	if v, from := EnvVars[0].Lookup(getenv); v != "" {
 		c.AccessKeyFromEnv, c.accessKeyEnv = v, from
 	}
+	c.NATS.loadEnv(getenv)
 }
 
 // BindFlags registers the command's flags on fs, with c's current values as
@@ -123,6 +127,7 @@ func (c *CommandConfig) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle keep-alive connection is kept")
 	fs.IntVar(&c.MaxUnauthenticated, "max-unauthenticated", c.MaxUnauthenticated, "connections that have not authenticated (sending headers or a body, health checks, refused tokens, idle) open at once; beyond it the oldest is closed")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "messages a client connection may send at once above --rate-limit (0: the default)")
+	c.NATS.bindFlags(fs)
 }
 
 // fileList is a flag that may be repeated, each time adding a file name.
@@ -142,6 +147,9 @@ func (c *CommandConfig) keyFilesUsed() bool { return c.AccessKey == "" && len(c.
 // (no AccessKey). Call it after the flags are parsed and before Validate. The
 // settings file is read by SettingsStore.
 func (c *CommandConfig) LoadFiles() error {
+	if err := c.NATS.loadFiles(); err != nil {
+		return err
+	}
 	c.fileKeys, c.fileRaw, c.fileLoaded = nil, nil, true
 	if !c.keyFilesUsed() || len(c.AccessKeyFiles) > MaxAccessKeyFiles {
 		return nil // Validate reports too many files
@@ -185,6 +193,9 @@ func (c *CommandConfig) Validate() error {
 	}
 	if len(c.AccessKeyFiles) > MaxAccessKeyFiles {
 		return fmt.Errorf("--access-key-file is given %d times, at most %d (the primary and the secondary key)", len(c.AccessKeyFiles), MaxAccessKeyFiles)
+	}
+	if err := c.NATS.validate(c.AccessKey != "" || len(c.AccessKeyFiles) > 0 || c.AccessKeyFromEnv != ""); err != nil {
+		return err
 	}
 	if !c.fileLoaded && c.keyFilesUsed() {
 		return nil // the keys are checked once the files are read

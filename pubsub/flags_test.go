@@ -61,7 +61,7 @@ func TestCommandConfigLayersDefaultsEnvAndFlags(t *testing.T) {
 	}
 	want := CommandConfig{Listen: "127.0.0.1:7070", ReloadInterval: 2 * time.Second, RateLimit: 50, RateBurst: 100,
 		ReadHeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxUnauthenticated: 256}
-	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{})); diff != "" {
+	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{}, NATSConfig{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 
@@ -78,7 +78,7 @@ func TestCommandConfigLayersDefaultsEnvAndFlags(t *testing.T) {
 		AccessKeyFiles: []string{"/does/not/matter", "/nor/this"}, AccessKeyFromEnv: cmdEnvKey, SettingsFile: settingsFile,
 		ReloadInterval: 5 * time.Second, RateLimit: 7.5, RateBurst: 9,
 		ReadHeaderTimeout: 3 * time.Second, BodyTimeout: 4 * time.Second, IdleTimeout: 6 * time.Second, MaxUnauthenticated: 12}
-	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{})); diff != "" {
+	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(CommandConfig{}, NATSConfig{})); diff != "" {
 		t.Errorf("with env and flags (-want +got):\n%s", diff)
 	}
 }

@@ -92,6 +92,10 @@ func (s *Server) checkRequest(w http.ResponseWriter, r *http.Request) (hubName s
 		s.reject(w, http.StatusServiceUnavailable, "the service is shutting down")
 		return "", false
 	}
+	if s.cluster != nil && !s.cluster.Ready() {
+		s.reject(w, http.StatusServiceUnavailable, "this replica is not connected to the other replicas")
+		return "", false
+	}
 	return hubName, true
 }
 
@@ -116,7 +120,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, hubName strin
 	return &clientHandshake{
 		token:  token,
 		claims: claims,
-		info:   upstream.ConnectionInfo{Hub: hubName, ConnectionID: newID(connectionIDBytes), UserID: claims.Subject},
+		info:   upstream.ConnectionInfo{Hub: hubName, ConnectionID: s.connectionID(), UserID: claims.Subject},
 	}, true
 }
 

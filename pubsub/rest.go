@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/chathub/chathub/pubsub/cluster"
 	"github.com/chathub/chathub/pubsub/filter"
 	"github.com/chathub/chathub/pubsub/hub"
 	"github.com/chathub/chathub/webpubsub"
@@ -63,6 +64,9 @@ func (s *Server) restCall(w http.ResponseWriter, r *http.Request, fn restFunc) *
 	hubName := r.PathValue("hub")
 	if err := webpubsub.ValidateHubName(hubName); err != nil {
 		return badRequest("%s", err.Error())
+	}
+	if s.cluster != nil && !s.cluster.Ready() {
+		return replicasUnavailable(cluster.ErrNotConnected)
 	}
 	return fn(w, r, s.reg.Hub(hubName))
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/chathub/chathub/pubsub/cluster"
 	"github.com/chathub/chathub/pubsub/hub"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -33,6 +34,9 @@ func (s *Server) addConnectionToGroup(w http.ResponseWriter, r *http.Request, h 
 	if aerr != nil {
 		return aerr
 	}
+	if s.cluster != nil {
+		return s.addConnectionToGroupAnywhere(w, h, id, g)
+	}
 	c := h.Conn(id)
 	if c == nil {
 		return connectionNotFound(id)
@@ -46,6 +50,34 @@ func (s *Server) addConnectionToGroup(w http.ResponseWriter, r *http.Request, h 
 	return nil
 }
 
+// addConnectionToGroupAnywhere asks the replica holding connection id, if any, to add it to g.
+func (s *Server) addConnectionToGroupAnywhere(w http.ResponseWriter, h *hub.Hub, id, g string) *apiError {
+	found, aerr := s.foundAnywhere(&cluster.Op{Kind: cluster.KindJoin, Hub: h.Name(), Target: cluster.TargetConn, Key: id, Groups: []string{g}})
+	switch {
+	case aerr != nil:
+		return aerr
+	case found == nil:
+		return connectionNotFound(id)
+	case found.Error == replyTooManyGroups:
+		return badRequest("%v", hub.ErrTooManyGroups)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// groupOp applies a membership change to the connections of h that target and key select,
+// through every replica when there are several.
+func (s *Server) groupOp(w http.ResponseWriter, h *hub.Hub, kind, target, key string, groups []string, status int) *apiError {
+	if s.cluster != nil {
+		return s.replicate(w, &cluster.Op{Kind: kind, Hub: h.Name(), Target: target, Key: key, Groups: groups}, status)
+	}
+	for _, c := range selectConns(h, target, key) {
+		changeGroups(c, kind, groups)
+	}
+	w.WriteHeader(status)
+	return nil
+}
+
 func (s *Server) removeConnectionFromGroup(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
 	g, aerr := groupValue(r)
 	if aerr != nil {
@@ -55,11 +87,7 @@ func (s *Server) removeConnectionFromGroup(w http.ResponseWriter, r *http.Reques
 	if aerr != nil {
 		return aerr
 	}
-	if c := h.Conn(id); c != nil {
-		c.Leave(g)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.groupOp(w, h, cluster.KindLeave, cluster.TargetConn, id, []string{g}, http.StatusNoContent)
 }
 
 func (s *Server) removeConnectionFromAllGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
@@ -67,11 +95,7 @@ func (s *Server) removeConnectionFromAllGroups(w http.ResponseWriter, r *http.Re
 	if aerr != nil {
 		return aerr
 	}
-	if c := h.Conn(id); c != nil {
-		c.LeaveAll()
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.groupOp(w, h, cluster.KindLeaveAll, cluster.TargetConn, id, nil, http.StatusNoContent)
 }
 
 func (s *Server) addUserToGroup(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
@@ -83,11 +107,7 @@ func (s *Server) addUserToGroup(w http.ResponseWriter, r *http.Request, h *hub.H
 	if aerr != nil {
 		return aerr
 	}
-	for _, c := range h.UserConns(user) {
-		_ = c.Join(g)
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.groupOp(w, h, cluster.KindJoin, cluster.TargetUser, user, []string{g}, http.StatusOK)
 }
 
 func (s *Server) removeUserFromGroup(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
@@ -99,11 +119,7 @@ func (s *Server) removeUserFromGroup(w http.ResponseWriter, r *http.Request, h *
 	if aerr != nil {
 		return aerr
 	}
-	for _, c := range h.UserConns(user) {
-		c.Leave(g)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.groupOp(w, h, cluster.KindLeave, cluster.TargetUser, user, []string{g}, http.StatusNoContent)
 }
 
 func (s *Server) removeUserFromAllGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
@@ -111,11 +127,7 @@ func (s *Server) removeUserFromAllGroups(w http.ResponseWriter, r *http.Request,
 	if aerr != nil {
 		return aerr
 	}
-	for _, c := range h.UserConns(user) {
-		c.LeaveAll()
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.groupOp(w, h, cluster.KindLeaveAll, cluster.TargetUser, user, nil, http.StatusNoContent)
 }
 
 // groupsBody is the body of :addToGroups and :removeFromGroups.
@@ -125,14 +137,14 @@ type groupsBody struct {
 }
 
 func (s *Server) addToGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
-	return s.changeGroups(w, r, h, func(c *hub.Conn, g string) { _ = c.Join(g) })
+	return s.changeGroups(w, r, h, cluster.KindJoin)
 }
 
 func (s *Server) removeFromGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
-	return s.changeGroups(w, r, h, (*hub.Conn).Leave)
+	return s.changeGroups(w, r, h, cluster.KindLeave)
 }
 
-func (s *Server) changeGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub, apply func(*hub.Conn, string)) *apiError {
+func (s *Server) changeGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub, kind string) *apiError {
 	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxGroupsBody))
 	if err != nil {
 		return badRequest("the body is larger than 1 MiB or unreadable")
@@ -156,6 +168,10 @@ func (s *Server) changeGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub
 	if aerr != nil {
 		return aerr
 	}
+	if s.cluster != nil {
+		op := &cluster.Op{Kind: kind, Hub: h.Name(), Target: cluster.TargetAll, Groups: body.Groups, Filter: body.Filter}
+		return s.replicate(w, op, http.StatusOK)
+	}
 	// Evaluate the filter before changing anything, so that '<g>' in groups sees the
 	// memberships as they were when the request arrived.
 	var selected []*hub.Conn
@@ -165,9 +181,7 @@ func (s *Server) changeGroups(w http.ResponseWriter, r *http.Request, h *hub.Hub
 		}
 	}
 	for _, c := range selected {
-		for _, g := range body.Groups {
-			apply(c, g)
-		}
+		changeGroups(c, kind, body.Groups)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -201,10 +215,13 @@ func (s *Server) listConnectionsInGroup(w http.ResponseWriter, r *http.Request, 
 		}
 		after = string(b)
 	}
-	members := h.GroupMembers(g)
-	slices.SortFunc(members, func(a, b *hub.Conn) int { return strings.Compare(a.ID(), b.ID()) })
-	start, _ := slices.BinarySearchFunc(members, after, func(c *hub.Conn, id string) int {
-		if c.ID() <= id {
+	members, aerr := s.groupMembers(h, g)
+	if aerr != nil {
+		return aerr
+	}
+	slices.SortFunc(members, func(a, b groupMember) int { return strings.Compare(a.ConnectionID, b.ConnectionID) })
+	start, _ := slices.BinarySearchFunc(members, after, func(c groupMember, id string) int {
+		if c.ConnectionID <= id {
 			return -1
 		}
 		return 1
@@ -217,10 +234,7 @@ func (s *Server) listConnectionsInGroup(w http.ResponseWriter, r *http.Request, 
 		n = top
 	}
 	end := min(start+n, len(members))
-	page := make([]groupMember, 0, end-start)
-	for _, c := range members[start:end] {
-		page = append(page, groupMember{ConnectionID: c.ID(), UserID: c.UserID()})
-	}
+	page := members[start:end]
 	resp := struct {
 		Value    []groupMember `json:"value"`
 		NextLink string        `json:"nextLink,omitempty"`
@@ -241,6 +255,29 @@ func (s *Server) listConnectionsInGroup(w http.ResponseWriter, r *http.Request, 
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// groupMembers returns the connections in group g on every replica.
+func (s *Server) groupMembers(h *hub.Hub, g string) ([]groupMember, *apiError) {
+	if s.cluster == nil {
+		local := h.GroupMembers(g)
+		members := make([]groupMember, 0, len(local))
+		for _, c := range local {
+			members = append(members, groupMember{ConnectionID: c.ID(), UserID: c.UserID()})
+		}
+		return members, nil
+	}
+	var members []groupMember
+	replies, aerr := s.gather(&cluster.Op{Kind: cluster.KindMembers, Hub: h.Name(), Target: cluster.TargetGroup, Key: g}, nil)
+	if aerr != nil {
+		return nil, aerr
+	}
+	for _, r := range replies {
+		for _, m := range r.Members {
+			members = append(members, groupMember{ConnectionID: m.ConnectionID, UserID: m.UserID})
+		}
+	}
+	return members, nil
 }
 
 // intParam reads an optional integer query parameter within [lo, hi].

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/chathub/chathub/pubsub/cluster"
 	"github.com/chathub/chathub/pubsub/filter"
 	"github.com/chathub/chathub/pubsub/hub"
 	"github.com/chathub/chathub/pubsub/protocol"
@@ -79,10 +80,25 @@ func sendContentType(h string) (string, error) {
 	return "", errors.New("Content-Type " + quote(mt) + " is not supported: use text/plain, application/json or application/octet-stream")
 }
 
+// sendOp is the operation that carries a send to every replica.
+func sendOp(h *hub.Hub, target, key string, q *sendRequest, r *http.Request) *cluster.Op {
+	op := &cluster.Op{
+		Kind: cluster.KindSend, Hub: h.Name(), Target: target, Key: key, Filter: r.URL.Query().Get("filter"),
+		Excluded: r.URL.Query()["excluded"], From: protocol.FromServer, ContentType: q.contentType, Data: q.data,
+	}
+	if target == cluster.TargetGroup {
+		op.From, op.Group = protocol.FromGroup, key
+	}
+	return op
+}
+
 func (s *Server) sendToAll(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
 	q, aerr := readSend(r)
 	if aerr != nil {
 		return aerr
+	}
+	if s.cluster != nil {
+		return s.replicate(w, sendOp(h, cluster.TargetAll, "", q, r), http.StatusAccepted)
 	}
 	hub.Deliver(h.Conns(), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 	w.WriteHeader(http.StatusAccepted)
@@ -98,6 +114,9 @@ func (s *Server) sendToUser(w http.ResponseWriter, r *http.Request, h *hub.Hub) 
 	if aerr != nil {
 		return aerr
 	}
+	if s.cluster != nil {
+		return s.replicate(w, sendOp(h, cluster.TargetUser, user, q, r), http.StatusAccepted)
+	}
 	hub.Deliver(h.UserConns(user), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
@@ -111,6 +130,11 @@ func (s *Server) sendToConnection(w http.ResponseWriter, r *http.Request, h *hub
 	q, aerr := readSend(r)
 	if aerr != nil {
 		return aerr
+	}
+	if s.cluster != nil {
+		op := sendOp(h, cluster.TargetConn, id, q, r)
+		op.Filter, op.Excluded = "", nil // not parameters of this operation
+		return s.replicate(w, op, http.StatusAccepted)
 	}
 	if c := h.Conn(id); c != nil {
 		_ = c.Send(hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data))
@@ -127,6 +151,9 @@ func (s *Server) sendToGroup(w http.ResponseWriter, r *http.Request, h *hub.Hub)
 	q, aerr := readSend(r)
 	if aerr != nil {
 		return aerr
+	}
+	if s.cluster != nil {
+		return s.replicate(w, sendOp(h, cluster.TargetGroup, g, q, r), http.StatusAccepted)
 	}
 	hub.Deliver(h.GroupMembers(g), hub.NewMessage(protocol.FromGroup, g, "", q.contentType, q.data), q.skip)
 	w.WriteHeader(http.StatusAccepted)

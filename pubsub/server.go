@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chathub/chathub/pubsub/arm"
+	"github.com/chathub/chathub/pubsub/cluster"
 	"github.com/chathub/chathub/pubsub/hub"
 	"github.com/chathub/chathub/pubsub/protocol"
 	"github.com/chathub/chathub/pubsub/transport"
@@ -36,6 +37,10 @@ type Server struct {
 	metrics   *metrics
 	transport *transport.Transport
 	handler   http.Handler
+	cluster   *cluster.Cluster // nil for a single replica
+	// synced is set once a replica has the ARM-set hub settings of the others, or has waited
+	// three heartbeats without hearing from another replica.
+	synced atomic.Bool
 
 	keys     atomic.Pointer[[]string] // the current access keys, primary first
 	closing  atomic.Bool
@@ -79,10 +84,27 @@ func New(cfg Config) (*Server, error) {
 		MessageRate:  cfg.RateLimit,
 		MessageBurst: cfg.RateBurst,
 	})
-	s.handler = withBodyDeadline(s.routes(arm.NewHandler(arm.Config{
+	armCfg := arm.Config{
 		Store: cfg.Settings, AccessKeys: s.accessKeys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,
 		Authenticated: func(r *http.Request) { markAuthenticated(r.Context()) },
-	})), cfg.BodyTimeout, transport.IsUpgrade)
+	}
+	if cfg.Cluster != nil {
+		cc := *cfg.Cluster
+		cc.Handler, cc.Logger, cc.Registerer = clusterHandler{s}, cfg.Logger, s.metrics.reg
+		cl, err := cluster.New(cc)
+		if err != nil {
+			_ = s.disp.Close(context.Background())
+			return nil, err
+		}
+		s.cluster = cl
+		if err := cl.Start(); err != nil {
+			_ = s.disp.Close(context.Background())
+			return nil, err
+		}
+		armCfg.Changed = s.settingsChanged
+		time.AfterFunc(3*cl.Heartbeat(), func() { s.synced.Store(true) })
+	}
+	s.handler = withBodyDeadline(s.routes(arm.NewHandler(armCfg)), cfg.BodyTimeout, transport.IsUpgrade)
 	go s.keepAlive()
 	return s, nil
 }
@@ -150,6 +172,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
+	if s.cluster != nil {
+		s.cluster.Close()
+	}
 	return errors.Join(err, s.disp.Close(ctx))
 }
 
@@ -169,11 +194,20 @@ func (s *Server) routes(armHandler http.Handler) http.Handler {
 }
 
 // serveReady answers 200 while the service accepts connections and 503 once Shutdown has
-// begun. A Server is built with its keys and hub settings (New), so it knows every hub's
-// event handler before it can answer at all.
+// begun, or while a replica is not connected to NATS (its clients would not reach those of
+// the other replicas) or has not yet received the hub settings of the others. A Server is built with its keys and hub settings (New), so it knows
+// every hub's event handler before it can answer at all.
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	if s.closing.Load() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if s.cluster != nil && !s.cluster.Ready() {
+		http.Error(w, "not connected to NATS", http.StatusServiceUnavailable)
+		return
+	}
+	if s.cluster != nil && !s.synced.Load() {
+		http.Error(w, "waiting for the hub settings of the other replicas", http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = io.WriteString(w, "ok\n")

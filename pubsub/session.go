@@ -93,6 +93,12 @@ func (s *Server) handleMessage(c *hub.Conn, in *protocol.Inbound) (errName, errM
 		if !c.Allowed(hub.PermSendToGroup, in.Group) {
 			return protocol.AckForbidden, "the connection has no permission to send to group " + quote(in.Group)
 		}
+		if s.cluster != nil {
+			if err := s.groupSend(c, in.Group, in.ContentType, in.Data, in.NoEcho); err != nil {
+				return protocol.AckInternalError, "the message could not reach the replicas of the service: " + err.Error()
+			}
+			break
+		}
 		m := hub.NewMessage(protocol.FromGroup, in.Group, c.UserID(), in.ContentType, in.Data)
 		var skip func(*hub.Conn) bool
 		if in.NoEcho {

@@ -54,23 +54,28 @@ func (r *recorder) add(sent int64) {
 	}
 }
 
-// connectFleet opens n raw connections to the PubSub service; the first group of them join
-// group "small" through their token. pollerCount epoll loops read them, polling every
-// interval (0: blocking).
-func connectFleet(rest *webpubsub.Client, n, group, pollerCount int, interval time.Duration) (*fleet, error) {
-	inGroup, err := rest.ClientAccess(webpubsub.ClientTokenOptions{Groups: []string{"small"}, TTL: time.Hour})
-	if err != nil {
-		return nil, err
-	}
-	plain, err := rest.ClientAccess(webpubsub.ClientTokenOptions{TTL: time.Hour})
-	if err != nil {
-		return nil, err
+// connectFleet opens n raw connections to the PubSub service, in turn to each replica of
+// rests; the first group of them join group "small" through their token. pollerCount epoll
+// loops read them, polling every interval (0: blocking).
+func connectFleet(rests []*webpubsub.Client, n, group, pollerCount int, interval time.Duration) (*fleet, error) {
+	inGroup := make([]string, len(rests))
+	plain := make([]string, len(rests))
+	for i, rest := range rests {
+		g, err := rest.ClientAccess(webpubsub.ClientTokenOptions{Groups: []string{"small"}, TTL: time.Hour})
+		if err != nil {
+			return nil, err
+		}
+		p, err := rest.ClientAccess(webpubsub.ClientTokenOptions{TTL: time.Hour})
+		if err != nil {
+			return nil, err
+		}
+		inGroup[i], plain[i] = g.URL, p.URL
 	}
 	return dialFleet(n, pollerCount, interval, func(i int) (*rawConn, error) {
 		if i < group {
-			return dialRaw(inGroup.URL, 20*time.Second, nil)
+			return dialRaw(inGroup[i%len(rests)], 20*time.Second, nil)
 		}
-		return dialRaw(plain.URL, 20*time.Second, nil)
+		return dialRaw(plain[i%len(rests)], 20*time.Second, nil)
 	})
 }
 
@@ -163,7 +168,7 @@ func (f *fleet) close() {
 // fanOut sends at rate per second for d to the small group (target "group") or to every
 // connection (target "all") and measures deliveries, the CPU time both processes spent and
 // whether every member received every message.
-func fanOut(rest *webpubsub.Client, f *fleet, svc *service, target string, members int, rate float64, d time.Duration, payload int) (row, error) {
+func fanOut(rest *webpubsub.Client, f *fleet, svc services, target string, members int, rate float64, d time.Duration, payload int) (row, error) {
 	sends := int(rate * d.Seconds())
 	rec := newRecorder(sends * members)
 	f.resetCounts()
@@ -232,23 +237,26 @@ func fanOut(rest *webpubsub.Client, f *fleet, svc *service, target string, membe
 	}, nil
 }
 
-// cpuUse is the CPU time (user + system) the service and this process have used.
+// cpuUse is the CPU time (user + system) the service (every replica) and this process have
+// used.
 type cpuUse struct{ service, self time.Duration }
 
-func cpuTimes(svc *service) (cpuUse, error) {
+func cpuTimes(svcs services) (cpuUse, error) {
 	var u cpuUse
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", svc.cmd.Process.Pid))
-	if err != nil {
-		return u, err
+	for _, svc := range svcs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", svc.cmd.Process.Pid))
+		if err != nil {
+			return u, err
+		}
+		// Fields after the command name (which ends with ')'): utime and stime are 14 and 15.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			return u, errors.New("unexpected /proc stat format")
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		u.service += time.Duration(ut+st) * time.Second / 100 // USER_HZ
 	}
-	// Fields after the command name (which ends with ')'): utime and stime are 14 and 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return u, errors.New("unexpected /proc stat format")
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	u.service = time.Duration(ut+st) * time.Second / 100 // USER_HZ
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return u, err

@@ -8,7 +8,9 @@
 // connection, broadcast fan-out to 1,000 and 10,000 connections (deliveries/s, the latency
 // from the REST send to the receipt, the CPU time each process spent per delivery and a
 // per-connection check that every member received every message; each run repeated and
-// summarised by its median), and user-event round trips through an upstream event handler.
+// summarised by its median), and user-event round trips through an upstream event handler;
+// then memory and fan-out again with the connections spread over --replicas processes
+// sharing the hub through a nats-server in this process.
 // The fan-out clients are raw sockets read by epoll loops (rawclient.go) so that the
 // harness costs the machine as little as possible, which makes it a Linux-only command.
 //
@@ -34,6 +36,8 @@ import (
 	"strings"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
 	"github.com/chathub/chathub/bench/internal/profiling"
 	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
@@ -57,6 +61,7 @@ type config struct {
 	compare        compareConfig
 	profileDir     string
 	profileTop     int
+	replicas       int
 }
 
 func main() {
@@ -82,6 +87,7 @@ func main() {
 	flag.IntVar(&c.compare.payload, "compare-payload", 100, "bytes of the comparison's JSON payload (at least 32)")
 	flag.StringVar(&c.profileDir, "profile-dir", "", "write CPU and allocation profiles of the PubSub service during the first run of each fan-out scenario to this directory and print their heads (off when empty)")
 	flag.IntVar(&c.profileTop, "profile-top", 10, "entries of each profile's 'go tool pprof -top' to print")
+	flag.IntVar(&c.replicas, "replicas", 3, "after the single-replica scenarios, run the idle-memory, group and all scenarios again with this many `chathub pubsub --nats-url` replicas sharing the hub through a nats-server in this process, the connections spread over them and the REST sends to the first (the overhead of the NATS hop, not capacity); 1: off")
 	flag.Parse()
 	c.compare.conns, c.compare.pollers, c.compare.pollInterval = c.conns, c.pollers, c.pollInterval
 	if err := run(c); err != nil {
@@ -93,6 +99,9 @@ func main() {
 func run(c config) error {
 	if c.conns < c.smallGroup || c.runs < 1 || c.pollers < 1 || c.conns > 15000 || c.duration > time.Minute || c.eventsDuration > time.Minute {
 		return errors.New("conns must be within [group, 15000] and durations at most 60s")
+	}
+	if c.replicas < 1 || c.replicas > 5 {
+		return errors.New("--replicas must be within [1, 5]")
 	}
 	scenarios := strings.Split(c.scenarios, ",")
 	for _, s := range scenarios {
@@ -120,10 +129,16 @@ func run(c config) error {
 	defer handler.Close()
 	var table string
 	if slices.ContainsFunc(scenarios, func(s string) bool { return s != "compare" }) {
-		if table, err = runService(c, scenarios, hub, key, handler.URL); err != nil {
+		if table, err = runService(c, scenarios, hub, key, handler.URL, 1); err != nil {
 			return err
 		}
 		fmt.Print(table)
+		if c.replicas > 1 && slices.ContainsFunc(scenarios, func(s string) bool { return s == "group" || s == "all" }) {
+			if table, err = runService(c, scenarios, hub, key, handler.URL, c.replicas); err != nil {
+				return err
+			}
+			fmt.Print(table)
+		}
 	}
 	if slices.Contains(scenarios, "compare") {
 		table, err := runCompare(c.compare, func() (*peer, error) { return chathubPeer(c.chathub, hub, key, handler.URL) })
@@ -136,32 +151,56 @@ func run(c config) error {
 }
 
 // runService runs the PubSub service's own scenarios (idle memory, group, all, events) on one
-// service process and returns their table.
-func runService(c config, scenarios []string, hub, key, handlerURL string) (string, error) {
+// service process, or on replicas processes sharing the hub through NATS (idle memory,
+// group, all), and returns their table.
+func runService(c config, scenarios []string, hub, key, handlerURL string, replicas int) (string, error) {
 	var pprofAddr string
-	if c.profileDir != "" {
+	if c.profileDir != "" && replicas == 1 {
 		var err error
 		if pprofAddr, err = freePort(); err != nil {
 			return "", err
 		}
 	}
-	svc, err := startService(c.chathub, hub, key, handlerURL, pprofAddr)
-	if err != nil {
-		return "", err
+	var extra []string
+	if replicas > 1 {
+		ns, err := startNATS()
+		if err != nil {
+			return "", err
+		}
+		defer ns.Shutdown()
+		extra = []string{"--nats-url", ns.ClientURL()}
+		fmt.Fprintf(os.Stderr, "wpsload: %d replicas sharing the hub through NATS at %s\n", replicas, ns.ClientURL())
 	}
-	defer svc.stop()
-	rest, err := webpubsub.NewClient(svc.cs, hub, &webpubsub.ClientOptions{HTTPClient: &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}})
-	if err != nil {
-		return "", err
+	var svcs services
+	defer func() { svcs.stop() }()
+	var rests []*webpubsub.Client
+	for range replicas {
+		svc, err := startService(c.chathub, hub, key, handlerURL, pprofAddr, extra...)
+		if err != nil {
+			return "", err
+		}
+		svcs = append(svcs, svc)
+		rest, err := webpubsub.NewClient(svc.cs, hub, &webpubsub.ClientOptions{HTTPClient: &http.Client{
+			Transport: &http.Transport{MaxIdleConnsPerHost: 64}}})
+		if err != nil {
+			return "", err
+		}
+		rests = append(rests, rest)
 	}
+	if replicas > 1 {
+		if err := svcs.waitReady(); err != nil {
+			return "", err
+		}
+	}
+	rest := rests[0]
+	svc := svcs
 
 	var rows []row
 	base, err := svc.memory()
 	if err != nil {
 		return "", err
 	}
-	fleet, err := connectFleet(rest, c.conns, c.smallGroup, c.pollers, c.pollInterval)
+	fleet, err := connectFleet(rests, c.conns, c.smallGroup, c.pollers, c.pollInterval)
 	if err != nil {
 		return "", err
 	}
@@ -172,6 +211,9 @@ func runService(c config, scenarios []string, hub, key, handlerURL string) (stri
 		return "", err
 	}
 	rows = append(rows, memoryRow(c.conns, base, after))
+	if replicas > 1 {
+		rows[0].name += fmt.Sprintf(" over %d replicas (their sum)", replicas)
+	}
 
 	for _, sc := range []struct {
 		target  string
@@ -191,6 +233,9 @@ func runService(c config, scenarios []string, hub, key, handlerURL string) (stri
 			if err != nil {
 				return "", err
 			}
+			if replicas > 1 {
+				r.name += fmt.Sprintf(", %d replicas through NATS", replicas)
+			}
 			if capture != nil {
 				if err := printProfiles(capture, "PubSub service, "+r.name, c.profileTop); err != nil {
 					return "", err
@@ -207,7 +252,7 @@ func runService(c config, scenarios []string, hub, key, handlerURL string) (stri
 	}
 	fleet.close()
 
-	if slices.Contains(scenarios, "events") {
+	if slices.Contains(scenarios, "events") && replicas == 1 {
 		ev, err := userEvents(rest, c.eventClients, c.eventsDuration, c.payload)
 		if err != nil {
 			return "", err
@@ -259,8 +304,9 @@ type service struct {
 // connection sends far more messages per second than the default allows.
 const serviceRateLimit = "0"
 
-// startService starts `chathub pubsub`; with a pprofAddr it also serves its profiles there.
-func startService(bin, hub, key, handlerURL, pprofAddr string) (*service, error) {
+// startService starts `chathub pubsub` with extra flags; with a pprofAddr it also serves its
+// profiles there.
+func startService(bin, hub, key, handlerURL, pprofAddr string, extra ...string) (*service, error) {
 	dir, err := os.MkdirTemp("", "wpsload")
 	if err != nil {
 		return nil, err
@@ -273,8 +319,8 @@ func startService(bin, hub, key, handlerURL, pprofAddr string) (*service, error)
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		return nil, err
 	}
-	//nolint:gosec // G204: the chathub binary given on the command line
-	cmd := exec.Command(bin, "pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn", "--rate-limit", serviceRateLimit)
+	args := append([]string{"pubsub", "--listen", "127.0.0.1:0", "--settings-file", file, "--log-level", "warn", "--rate-limit", serviceRateLimit}, extra...)
+	cmd := exec.Command(bin, args...) //nolint:gosec // G204: the chathub binary given on the command line
 	fmt.Fprintf(os.Stderr, "wpsload: the PubSub service runs with --rate-limit %s (no per-connection rate limit): the load clients send far more than the default allows\n", serviceRateLimit)
 	cmd.Env = append(os.Environ(), pubsub.EnvAccessKey+"="+key)
 	if pprofAddr != "" {
@@ -322,6 +368,52 @@ func (s *service) stop() {
 type memStats struct {
 	rss        int64 // from /proc/<pid>/status
 	heapStacks int64 // Go heap in use + goroutine stacks, from /metrics
+}
+
+// services are the replicas of one run: their memory and CPU time are summed.
+type services []*service
+
+func (ss services) stop() {
+	for _, s := range ss {
+		s.stop()
+	}
+}
+
+func (ss services) memory() (memStats, error) {
+	var sum memStats
+	for _, s := range ss {
+		m, err := s.memory()
+		if err != nil {
+			return sum, err
+		}
+		sum.rss += m.rss
+		sum.heapStacks += m.heapStacks
+	}
+	return sum, nil
+}
+
+// waitReady waits until every replica answers /readyz (it has heard from the others).
+func (ss services) waitReady() error {
+	for _, s := range ss {
+		if err := waitHealthy(s.cs.Endpoint.String() + "/readyz"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startNATS runs a nats-server in this process on a free loopback port.
+func startNATS() (*natsserver.Server, error) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		return nil, err
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("nats-server is not ready after 10 s")
+	}
+	return ns, nil
 }
 
 func (s *service) memory() (memStats, error) {

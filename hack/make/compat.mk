@@ -1,8 +1,10 @@
 ##@ PubSub service: SDK compatibility (test/compat/)
 
 # The compatibility tests run a real `chathub pubsub` process and the official Node SDKs
-# from $(NPM_DIR)/node_modules. `make test-unit` (go test ./...) already includes them; this
-# target runs only them, e.g. while working on the PubSub service.
+# from $(NPM_DIR)/node_modules, then the same SDK tests against three `chathub pubsub
+# --nats-url` replicas sharing their hubs through a nats-server in the test process, behind
+# a round-robin proxy (the *Replicas tests). `make test-unit` (go test ./...) already
+# includes them; this target runs only them, e.g. while working on the PubSub service.
 
 GO ?= go
 COMPAT_TESTFLAGS ?=

@@ -18,7 +18,7 @@ $(CENTRIFUGO):
 	mv "$$tmp/centrifugo" $@
 
 .PHONY: bench-pubsub
-bench-pubsub: $(CENTRIFUGO) ## Run the PubSub service's load harness (10,000 connections; compares with Centrifugo and a naive floor; prints tables).
+bench-pubsub: $(CENTRIFUGO) ## Run the PubSub service's load harness (10,000 connections on one replica, then on three sharing the hub through NATS; compares with Centrifugo and a naive floor; prints tables).
 	$(GO) build -o $(LOCALBIN)/chathub .
 	$(GO) build -o $(LOCALBIN)/wsfloor ./bench/wsfloor
 	ulimit -n 20000 2>/dev/null || ulimit -n $$(ulimit -Hn); \

@@ -46,6 +46,9 @@ type Config struct {
 	// Authenticated, when set, is called for each request whose token is valid, before the
 	// request is carried out.
 	Authenticated func(r *http.Request)
+	// Changed, when set, is called after the settings of a hub are set (hs, as stored) or
+	// deleted (hs nil) through this API: the replicas of a clustered service pass the change on.
+	Changed func(hub string, hs *webpubsub.HubSettings)
 }
 
 type handler struct {
@@ -231,6 +234,9 @@ func (h *handler) putHub(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 	h.log.Info("Hub settings updated", "hub", rt.hub, "eventHandlers", len(hs.Properties.EventHandlers), "created", !existed)
 	stored, _ := h.cfg.Store.Get(rt.hub)
+	if h.cfg.Changed != nil {
+		h.cfg.Changed(rt.hub, stored)
+	}
 	writeJSON(w, status, resource(rt, stored))
 }
 
@@ -240,6 +246,9 @@ func (h *handler) deleteHub(w http.ResponseWriter, rt route) {
 		return
 	}
 	h.log.Info("Hub settings deleted", "hub", rt.hub)
+	if h.cfg.Changed != nil {
+		h.cfg.Changed(rt.hub, nil)
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

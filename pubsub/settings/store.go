@@ -87,6 +87,21 @@ func (s *Store) Delete(hub string) bool {
 	return ok
 }
 
+// SetHubs returns copies of the settings that came from Set rather than from the settings
+// file, sorted by hub name.
+func (s *Store) SetHubs() []*webpubsub.HubSettings {
+	s.mu.RLock()
+	out := make([]*webpubsub.HubSettings, 0, len(s.hubs))
+	for key, hs := range s.hubs {
+		if !s.fromFile[key] {
+			out = append(out, clone(hs))
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // Hubs returns the names of the hubs with settings, sorted.
 func (s *Store) Hubs() []string {
 	s.mu.RLock()

@@ -296,3 +296,29 @@ func TestSyncFileDataRefusesABadVersionWhole(t *testing.T) {
 		t.Fatalf("got %+v, %v; want a removed", res, err)
 	}
 }
+
+func TestSetHubsLeavesOutTheFile(t *testing.T) {
+	t.Parallel()
+	s := NewStore()
+	if _, err := s.SyncFileData("hubs.json", []byte(`{"hubs":{"fromfile":{},"later":{}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, hub := range []string{"Zeta", "alpha", "later"} {
+		if err := s.Set(hub, handlerSettings(webpubsub.EventHandlerSettings{URLTemplate: "http://h/" + hub})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	for _, hs := range s.SetHubs() {
+		names = append(names, hs.Name)
+	}
+	// "later" came from the file first, then from Set: Set wins.
+	if want := []string{"Zeta", "alpha", "later"}; !cmp.Equal(names, want) {
+		t.Fatalf("SetHubs = %v, want %v", names, want)
+	}
+	got := s.SetHubs()
+	got[0].Properties.EventHandlers[0].URLTemplate = "http://changed"
+	if again, _ := s.Get("zeta"); again.Properties.EventHandlers[0].URLTemplate != "http://h/Zeta" {
+		t.Fatal("changing the result of SetHubs changed the stored settings")
+	}
+}

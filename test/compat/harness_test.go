@@ -111,9 +111,19 @@ type service struct {
 // startService runs `chathub pubsub` on a free 127.0.0.1 port and waits until it is healthy.
 func startService(t *testing.T) *service {
 	t.Helper()
+	svc, _ := launchService(t)
+	svc.waitHealthy(t)
+	return svc
+}
+
+// launchService runs `chathub pubsub` with extra flags on a free 127.0.0.1 port and returns
+// once it has printed its connection string, with the service's log.
+func launchService(t *testing.T, extra ...string) (*service, *proc.SyncBuffer) {
+	t.Helper()
 	bin := chathub(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "pubsub", "--listen", "127.0.0.1:0", "--access-key", accessKey, "--log-level", "debug") //nolint:gosec // G204: the chathub binary this test built
+	args := append([]string{"pubsub", "--listen", "127.0.0.1:0", "--access-key", accessKey, "--log-level", "debug"}, extra...)
+	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: the chathub binary this test built
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	stdout, err := cmd.StdoutPipe()
@@ -157,7 +167,12 @@ func startService(t *testing.T) *service {
 	if parsed.AccessKey != accessKey {
 		t.Fatal("the printed connection string does not carry the --access-key")
 	}
-	s := &service{connectionString: cs, endpoint: parsed.Endpoint.String()}
+	return &service{connectionString: cs, endpoint: parsed.Endpoint.String()}, stderr
+}
+
+// waitHealthy waits until the service answers HEAD /api/health.
+func (s *service) waitHealthy(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		req, _ := http.NewRequest(http.MethodHead, s.endpoint+"/api/health", nil)
@@ -165,7 +180,7 @@ func startService(t *testing.T) *service {
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 		}
 		if time.Now().After(deadline) {

@@ -19,7 +19,17 @@ import (
 // user / group, group membership, excluded and filter, close.
 func TestServiceSDK(t *testing.T) {
 	t.Parallel()
-	svc := startService(t)
+	testServiceSDK(t, startService(t))
+}
+
+// TestServiceSDKReplicas is TestServiceSDK against three replicas sharing their hubs through
+// NATS behind a round-robin proxy.
+func TestServiceSDKReplicas(t *testing.T) {
+	t.Parallel()
+	testServiceSDK(t, startReplicas(t))
+}
+
+func testServiceSDK(t *testing.T, svc *service) {
 	n := startNode(t, "service_sdk.js", map[string]string{"CONNECTION_STRING": svc.connectionString, "HUB": "sdkhub"})
 	n.expectOK(t, 90*time.Second)
 }
@@ -29,7 +39,17 @@ func TestServiceSDK(t *testing.T) {
 // dropped socket without losing a message.
 func TestWebPubSubClientSDK(t *testing.T) {
 	t.Parallel()
-	svc := startService(t)
+	testWebPubSubClientSDK(t, startService(t))
+}
+
+// TestWebPubSubClientSDKReplicas is TestWebPubSubClientSDK against three replicas behind a
+// round-robin proxy; the recovering client goes back to its replica (see proxy).
+func TestWebPubSubClientSDKReplicas(t *testing.T) {
+	t.Parallel()
+	testWebPubSubClientSDK(t, startReplicas(t))
+}
+
+func testWebPubSubClientSDK(t *testing.T, svc *service) {
 	const hub = "clienthub"
 	n := startNode(t, "client_sdk.js", map[string]string{"CONNECTION_STRING": svc.connectionString, "HUB": hub})
 	port := n.next(t, 60*time.Second)["port"]
@@ -47,7 +67,17 @@ func TestWebPubSubClientSDK(t *testing.T) {
 // protection request and the connect, connected, user and disconnected events of a Go client.
 func TestExpressEventHandler(t *testing.T) {
 	t.Parallel()
-	svc := startService(t)
+	testExpressEventHandler(t, startService(t))
+}
+
+// TestExpressEventHandlerReplicas is TestExpressEventHandler against three replicas behind a
+// round-robin proxy: the event handler registered through one replica serves them all.
+func TestExpressEventHandlerReplicas(t *testing.T) {
+	t.Parallel()
+	testExpressEventHandler(t, startReplicas(t))
+}
+
+func testExpressEventHandler(t *testing.T, svc *service) {
 	const hub = "expresshub"
 	n := startNode(t, "express_handler.js", map[string]string{"HUB": hub, "ENDPOINT": svc.endpoint})
 	port := n.next(t, 60*time.Second)["port"]
