@@ -180,10 +180,18 @@ func podNames(ctx context.Context, ns, selector string) []string {
 // returns the base URL; the forward stops with the test.
 func portForward(t *testing.T, ns, svc string, port int) string {
 	t.Helper()
+	return portForwardTo(t, ns, "service/"+svc, port)
+}
+
+// portForwardTo forwards a random 127.0.0.1 port to a port of target
+// ("service/<name>" or "pod/<name>") and returns the base URL; the forward
+// stops with the test.
+func portForwardTo(t *testing.T, ns, target string, port int) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	//nolint:gosec // G204: the kubectl the Makefile passes in
 	cmd := exec.CommandContext(ctx, e2e.kubectl, "--kubeconfig", e2e.kubeconfig, "-n", ns, "port-forward",
-		"--address", "127.0.0.1", "service/"+svc, fmt.Sprintf(":%d", port))
+		"--address", "127.0.0.1", target, fmt.Sprintf(":%d", port))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()
@@ -213,7 +221,7 @@ func portForward(t *testing.T, ns, svc string, port int) string {
 	case p := <-found:
 		return "http://127.0.0.1:" + p
 	case <-time.After(30 * time.Second):
-		t.Fatalf("kubectl port-forward to %s/%s did not start: %s", ns, svc, stderr.String())
+		t.Fatalf("kubectl port-forward to %s/%s did not start: %s", ns, target, stderr.String())
 	}
 	return ""
 }
