@@ -57,7 +57,10 @@ const (
 	natsMountPath       = "/etc/chathub/nats"
 	natsTLSMountPath    = "/etc/chathub/nats-tls"
 	natsConfigMountPath = "/etc/nats"
-	componentNATS       = "nats"
+	// natsPIDFile is where a NATS server writes its pid, for the pre-stop
+	// hook that puts it in lame-duck mode (on the pod's writable /tmp).
+	natsPIDFile   = "/tmp/nats.pid"
+	componentNATS = "nats"
 )
 
 // NATSName is the name of the StatefulSet, headless Service, Secret and
@@ -115,8 +118,9 @@ func natsRoutes(svc *chatv1.WebPubSubService, replicas int32) []string {
 
 // buildNATSConfig is the configuration file of a managed NATS, in the
 // style of NATS's own Helm chart: clients, cluster routes and monitoring on
-// the well-known ports, the server name from the pod, a lame-duck period,
-// and the one user (clients and routes) with the generated password.
+// the well-known ports, the server name from the pod, a pid file and a
+// lame-duck period for the pre-stop hook, and the one user (clients and
+// routes) with the generated password.
 func buildNATSConfig(svc *chatv1.WebPubSubService, replicas int32, password string) []byte {
 	var b strings.Builder
 	routes := natsRoutes(svc, replicas)
@@ -127,8 +131,9 @@ func buildNATSConfig(svc *chatv1.WebPubSubService, replicas int32, password stri
 	fmt.Fprintf(&b, "server_name: $POD_NAME\n")
 	fmt.Fprintf(&b, "port: %d\n", natsClientPort)
 	fmt.Fprintf(&b, "http_port: %d\n", natsMonitorPort)
-	fmt.Fprintf(&b, "lame_duck_duration: \"20s\"\n")
-	fmt.Fprintf(&b, "lame_duck_grace_period: \"5s\"\n")
+	fmt.Fprintf(&b, "pid_file: %q\n", natsPIDFile)
+	fmt.Fprintf(&b, "lame_duck_duration: \"30s\"\n")
+	fmt.Fprintf(&b, "lame_duck_grace_period: \"10s\"\n")
 	fmt.Fprintf(&b, "max_payload: %d\n", 8<<20)
 	fmt.Fprintf(&b, "authorization {\n  user: %q\n  password: %q\n}\n", natsUser, password)
 	if replicas > 1 {
@@ -324,6 +329,12 @@ func buildNATSStatefulSet(svc *chatv1.WebPubSubService, image, configHash string
 		ReadinessProbe: probe("/healthz", 5),
 		LivenessProbe:  probe("/healthz", 10),
 		Resources:      res,
+		// Lame-duck mode before the pod stops, as NATS's own chart does: the
+		// server stops accepting clients and moves its clients to the others
+		// over the lame-duck period instead of dropping them at once.
+		Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{
+			Command: []string{"/nats-server", "--signal", "ldm=" + natsPIDFile},
+		}}},
 	}
 	pod := basePodSpec(c,
 		[]corev1.VolumeMount{{Name: "config", MountPath: natsConfigMountPath, ReadOnly: true}},
@@ -331,7 +342,7 @@ func buildNATSStatefulSet(svc *chatv1.WebPubSubService, image, configHash string
 			SecretName: NATSName(svc.Name), DefaultMode: ptr.To[int32](0o440),
 			Items: []corev1.KeyToPath{{Key: SecretKeyNATSConfig, Path: SecretKeyNATSConfig}},
 		}}}})
-	pod.TerminationGracePeriodSeconds = ptr.To[int64](30)
+	pod.TerminationGracePeriodSeconds = ptr.To[int64](60) // beyond the lame-duck period
 	template := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: natsLabels(svc), Annotations: map[string]string{ConnectionHashAnnotation: configHash}},
 		Spec:       pod,

@@ -97,8 +97,10 @@ type ManagedNATS struct {
 	// +kubebuilder:validation:Enum=1;3;5
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// image is the NATS server image; its entrypoint must be nats-server.
-	// Default: the manager's --nats-image.
+	// image is the NATS server image: its entrypoint must be nats-server
+	// and the binary /nats-server (as in the official nats image; the
+	// pre-stop hook runs it to enter lame-duck mode). Default: the
+	// manager's --nats-image.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image,omitempty"`
