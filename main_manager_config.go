@@ -88,6 +88,8 @@ type managerConfig struct {
 	WatchNamespaces         string
 	MaxConcurrentReconciles int
 	DefaultChatImage        string
+	// NATSImage runs the managed NATS of WebPubSubServices that name none.
+	NATSImage string
 	// Kubeconfig is the path of --kubeconfig; empty uses ctrl.GetConfig's
 	// search (KUBECONFIG, in-cluster, ~/.kube/config).
 	Kubeconfig string
@@ -100,6 +102,7 @@ func defaultManagerConfig() managerConfig {
 		SecureMetrics:           true,
 		ProbeAddr:               defaultProbeAddr,
 		MaxConcurrentReconciles: 4,
+		NATSImage:               controllers.DefaultNATSImage,
 	}
 }
 
@@ -121,6 +124,7 @@ func (c *managerConfig) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.WatchNamespaces, "watch-namespaces", c.WatchNamespaces, "Comma-separated namespaces to watch; empty watches all.")
 	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", c.MaxConcurrentReconciles, "ChatHubs reconciled in parallel.")
 	fs.StringVar(&c.DefaultChatImage, "default-chat-image", c.DefaultChatImage, "Image of the chat server when a ChatHub names none (env "+envChatImage+").")
+	fs.StringVar(&c.NATSImage, "nats-image", c.NATSImage, "Image of the NATS servers the operator runs for WebPubSubServices with spec.nats.managed that name none (its entrypoint must be nats-server).")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "Path of the kubeconfig file; empty uses $KUBECONFIG, the in-cluster configuration or ~/.kube/config.")
 }
 
@@ -128,6 +132,9 @@ func (c *managerConfig) BindFlags(fs *flag.FlagSet) {
 func (c *managerConfig) Validate() error {
 	if c.DefaultChatImage == "" {
 		return errors.New("--default-chat-image (or " + envChatImage + ") is required: the image the chat server pods run")
+	}
+	if strings.TrimSpace(c.NATSImage) == "" {
+		return errors.New("--nats-image must name an image: the NATS servers of WebPubSubServices with spec.nats.managed")
 	}
 	if c.MaxConcurrentReconciles < 1 {
 		return errors.New("--max-concurrent-reconciles must be at least 1")

@@ -43,7 +43,8 @@ func TestManagerConfig(t *testing.T) {
 	}{
 		"defaults are secure metrics and probes on loopback and all namespaces": {
 			args: []string{"--default-chat-image", "chathub:1"},
-			want: managerConfig{MetricsAddr: "127.0.0.1:8443", SecureMetrics: true, ProbeAddr: "127.0.0.1:8081", MaxConcurrentReconciles: 4, DefaultChatImage: "chathub:1"},
+			want: managerConfig{MetricsAddr: "127.0.0.1:8443", SecureMetrics: true, ProbeAddr: "127.0.0.1:8081", MaxConcurrentReconciles: 4,
+				DefaultChatImage: "chathub:1", NATSImage: "nats:2.15.2"},
 		},
 		"the image comes from CHATHUB_IMAGE when the flag is absent": {
 			env:  "chathub:env",
@@ -56,13 +57,18 @@ func TestManagerConfig(t *testing.T) {
 		"every flag is read": {
 			args: []string{"--default-chat-image=i", "--watch-namespaces", " team-a, ,team-b ", "--leader-elect",
 				"--leader-election-namespace=ops", "--max-concurrent-reconciles=8", "--metrics-bind-address=0",
-				"--metrics-secure=false", "--health-probe-bind-address=:9090", "--kubeconfig=/etc/kube/config"},
+				"--metrics-secure=false", "--health-probe-bind-address=:9090", "--kubeconfig=/etc/kube/config",
+				"--nats-image=registry.example/nats:2.15.2"},
 			want: managerConfig{MetricsAddr: "0", ProbeAddr: ":9090", LeaderElect: true, LeaderElectionNamespace: "ops",
 				WatchNamespaces: " team-a, ,team-b ", MaxConcurrentReconciles: 8, DefaultChatImage: "i",
-				Kubeconfig: "/etc/kube/config"},
+				Kubeconfig: "/etc/kube/config", NATSImage: "registry.example/nats:2.15.2"},
 		},
 		"no image at all is a usage error": {
 			wantErr: "usage error: --default-chat-image (or CHATHUB_IMAGE) is required: the image the chat server pods run",
+		},
+		"an empty NATS image is refused": {
+			args:    []string{"--default-chat-image=i", "--nats-image= "},
+			wantErr: "usage error: --nats-image must name an image: the NATS servers of WebPubSubServices with spec.nats.managed",
 		},
 		"zero concurrent reconciles is refused": {
 			args:    []string{"--default-chat-image=i", "--max-concurrent-reconciles=0"},

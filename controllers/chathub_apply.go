@@ -100,27 +100,32 @@ func applyOwnedDeployment(ctx context.Context, c client.Client, scheme *runtime.
 // when it runs more than one replica, and deletes the one it made when it
 // runs fewer.
 func (r *ChatHubReconciler) ensurePodDisruptionBudget(ctx context.Context, hub *chatv1.ChatHub) error {
-	want := buildPodDisruptionBudget(hub)
+	return applyOwnedPDB(ctx, r.Client, r.Scheme, hub, ChatServerName(hub), buildPodDisruptionBudget(hub))
+}
+
+// applyOwnedPDB creates or patches want, the PodDisruptionBudget name of
+// owner; a nil want deletes the one owner made (one others made stays).
+func applyOwnedPDB(ctx context.Context, c client.Client, scheme *runtime.Scheme, owner client.Object, name string, want *policyv1.PodDisruptionBudget) error {
 	if want == nil {
 		var have policyv1.PodDisruptionBudget
-		err := r.Get(ctx, types.NamespacedName{Namespace: hub.Namespace, Name: ChatServerName(hub)}, &have)
+		err := c.Get(ctx, types.NamespacedName{Namespace: owner.GetNamespace(), Name: name}, &have)
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("getting the PodDisruptionBudget: %w", err)
 		}
-		if !metav1.IsControlledBy(&have, hub) {
+		if !metav1.IsControlledBy(&have, owner) {
 			return nil
 		}
-		if err := r.Delete(ctx, &have); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.Delete(ctx, &have); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting the PodDisruptionBudget: %w", err)
 		}
 		return nil
 	}
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
-	_, err := controllerutil.CreateOrPatch(ctx, r.Client, pdb, func() error {
-		if err := mustControl(hub, pdb, "PodDisruptionBudget"); err != nil {
+	_, err := controllerutil.CreateOrPatch(ctx, c, pdb, func() error {
+		if err := mustControl(owner, pdb, "PodDisruptionBudget"); err != nil {
 			return err
 		}
 		pdb.Labels = mergeLabels(pdb.Labels, want.Labels)
@@ -128,9 +133,9 @@ func (r *ChatHubReconciler) ensurePodDisruptionBudget(ctx context.Context, hub *
 		pdb.Spec.MaxUnavailable = want.Spec.MaxUnavailable
 		pdb.Spec.Selector = want.Spec.Selector
 		pdb.Spec.UnhealthyPodEvictionPolicy = want.Spec.UnhealthyPodEvictionPolicy
-		return ctrl.SetControllerReference(hub, pdb, r.Scheme)
+		return ctrl.SetControllerReference(owner, pdb, scheme)
 	})
-	return applyError("PodDisruptionBudget", want.Name, err)
+	return applyErrorOf(ownerKind(owner), "PodDisruptionBudget", want.Name, err)
 }
 
 // applyService creates or patches a Service of hub (applyOwnedService).
@@ -148,6 +153,10 @@ func applyOwnedService(ctx context.Context, c client.Client, scheme *runtime.Sch
 		}
 		s.Labels = mergeLabels(s.Labels, want.Labels)
 		s.Spec.Type = want.Spec.Type
+		if s.CreationTimestamp.IsZero() && want.Spec.ClusterIP == corev1.ClusterIPNone {
+			s.Spec.ClusterIP = corev1.ClusterIPNone // headless; immutable once created
+		}
+		s.Spec.PublishNotReadyAddresses = want.Spec.PublishNotReadyAddresses
 		s.Spec.Selector = want.Spec.Selector
 		s.Spec.Ports = want.Spec.Ports
 		return ctrl.SetControllerReference(owner, s, scheme)

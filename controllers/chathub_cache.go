@@ -21,8 +21,8 @@ import (
 // The manager's memory grows with the ChatHubs, not with the cluster:
 //
 //   - ChatHubs are cached in full.
-//   - The kinds the operator creates (Secrets, Deployments, Services,
-//     Ingresses, PodDisruptionBudgets) are cached only when they carry
+//   - The kinds the operator creates (Secrets, Deployments, StatefulSets,
+//     Services, Ingresses, PodDisruptionBudgets) are cached only when they carry
 //     app.kubernetes.io/managed-by=chathub-operator, which every object
 //     the operator creates has (Labels). An object under a wanted name
 //     that is not in the cache is found by the create, refused with
@@ -48,6 +48,7 @@ func CacheOptions(namespaces []string) cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:                owned,
 			&appsv1.Deployment{}:            owned,
+			&appsv1.StatefulSet{}:           owned,
 			&corev1.Service{}:               owned,
 			&networkingv1.Ingress{}:         owned,
 			&networkingv1.NetworkPolicy{}:   owned,

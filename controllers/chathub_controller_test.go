@@ -38,10 +38,16 @@ func checkOwned(t *testing.T, obj client.Object, hub *chatv1.ChatHub) {
 // Security Standard.
 func checkRestricted(t *testing.T, d *appsv1.Deployment) {
 	t.Helper()
-	pod := d.Spec.Template.Spec
+	checkRestrictedPod(t, "Deployment "+d.Name, &d.Spec.Template.Spec)
+}
+
+// checkRestrictedPod checks that the pod spec of what follows the
+// restricted Pod Security Standard.
+func checkRestrictedPod(t *testing.T, what string, pod *corev1.PodSpec) {
+	t.Helper()
 	if psc := pod.SecurityContext; psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot ||
 		psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-		t.Errorf("Deployment %s: pod security context %+v is not restricted", d.Name, psc)
+		t.Errorf("%s: pod security context %+v is not restricted", what, psc)
 	}
 	for _, c := range pod.Containers {
 		sc := c.SecurityContext
@@ -49,7 +55,7 @@ func checkRestricted(t *testing.T, d *appsv1.Deployment) {
 			sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil ||
 			!slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || sc.SeccompProfile == nil ||
 			sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-			t.Errorf("Deployment %s container %s: security context %+v is not restricted", d.Name, c.Name, sc)
+			t.Errorf("%s container %s: security context %+v is not restricted", what, c.Name, sc)
 		}
 	}
 }

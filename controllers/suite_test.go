@@ -131,7 +131,7 @@ func runSuite(m *testing.M) int {
 	suite.instances = &WebPubSubServiceReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("chathub-operator"), DefaultImage: "example.com/chathub:test",
-		RotationCheck: 200 * time.Millisecond,
+		RotationCheck: 200 * time.Millisecond, RetryInterval: time.Second,
 	}
 	if err := suite.instances.SetupWithManager(mgr); err != nil {
 		fmt.Fprintf(os.Stderr, "setting up the WebPubSubService reconciler: %v\n", err)

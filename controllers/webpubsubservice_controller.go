@@ -3,6 +3,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -53,8 +55,15 @@ type WebPubSubServiceReconciler struct {
 	Recorder events.EventRecorder
 	// DefaultImage runs the PubSub service when spec.image is empty.
 	DefaultImage string
+	// NATSImage runs a managed NATS when spec.nats.managed.image is empty;
+	// "" uses DefaultNATSImage.
+	NATSImage string
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// RetryInterval is how soon a reconcile that met a problem that may go
+	// away by itself (a user's Secret not there yet) looks again (default
+	// 30s).
+	RetryInterval time.Duration
 	// RotationCheck is how often a key rotation waiting for chat servers to
 	// move to the other key looks again (default 5s).
 	RotationCheck time.Duration
@@ -63,6 +72,7 @@ type WebPubSubServiceReconciler struct {
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=webpubsubservices,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=webpubsubservices/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=chat.webpubsub.dev,resources=webpubsubservices/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
 
 // instanceObservation is what one reconcile of an instance found.
 type instanceObservation struct {
@@ -71,12 +81,15 @@ type instanceObservation struct {
 	rotated   *chatv1.KeyRotation
 	problem   *problem
 	d         *appsv1.Deployment
+	// nats is the managed NATS's StatefulSet (nil without one).
+	nats *appsv1.StatefulSet
 	// rotating is set while a rotation waits for chat servers.
 	rotating bool
 }
 
 // Reconcile runs one WebPubSubService: get → ChatHubs → keys Secret → key
-// rotation → settings Secret → Deployment and Service → status.
+// rotation → settings Secret → NATS (managed or external) → Deployment,
+// its PodDisruptionBudget and Service → status.
 func (r *WebPubSubServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	svc := &chatv1.WebPubSubService{}
 	if err := r.Get(ctx, req.NamespacedName, svc); err != nil {
@@ -104,8 +117,18 @@ func (r *WebPubSubServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		}
 	}
 	if obs.problem == nil {
+		if obs.nats, err = r.ensureNATS(ctx, svc); !asProblem(err, &obs.problem) {
+			return ctrl.Result{}, err
+		}
+	}
+	if obs.problem == nil {
 		if obs.d, err = applyOwnedDeployment(ctx, r.Client, r.Scheme, svc, buildInstanceDeployment(svc, r.DefaultImage)); !asProblem(err, &obs.problem) {
 			return ctrl.Result{}, fmt.Errorf("applying the Deployment: %w", err)
+		}
+	}
+	if obs.problem == nil {
+		if err := applyOwnedPDB(ctx, r.Client, r.Scheme, svc, svc.Name, buildInstancePDB(svc)); !asProblem(err, &obs.problem) {
+			return ctrl.Result{}, err
 		}
 	}
 	if obs.problem == nil {
@@ -202,7 +225,7 @@ func (r *WebPubSubServiceReconciler) writeStatus(ctx context.Context, svc *chatv
 	case obs.rotating:
 		return ctrl.Result{RequeueAfter: r.rotationCheck()}, nil
 	case obs.problem != nil && obs.problem.retry:
-		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+		return ctrl.Result{RequeueAfter: cmp.Or(r.RetryInterval, 30*time.Second)}, nil
 	}
 	return ctrl.Result{}, nil
 }
@@ -222,22 +245,46 @@ func computeInstanceStatus(svc *chatv1.WebPubSubService, obs instanceObservation
 	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: svc.Generation})
 	}
-	available := obs.d != nil && obs.d.Status.ObservedGeneration >= obs.d.Generation && obs.d.Status.AvailableReplicas > 0
+	st.Replicas = 0
+	if obs.d != nil {
+		st.Replicas = obs.d.Status.AvailableReplicas
+	}
+	st.NATS = natsStatus(svc)
+	deployed := obs.d != nil && obs.d.Status.ObservedGeneration >= obs.d.Generation && obs.d.Status.AvailableReplicas > 0
+	natsOK, natsWait := natsAvailable(svc, obs.nats)
+	reason, msg := chatv1.ReasonDeploymentProgressing, "Waiting for the PubSub service's pod to be available"
 	switch {
-	case available:
-		set(chatv1.ConditionAvailable, metav1.ConditionTrue, chatv1.ReasonDeploymentAvailable, "The PubSub service has an available replica")
+	case deployed && natsOK:
+		reason, msg = chatv1.ReasonDeploymentAvailable, fmt.Sprintf("The PubSub service has %d of %d replicas available", obs.d.Status.AvailableReplicas, instanceReplicas(svc))
+		set(chatv1.ConditionAvailable, metav1.ConditionTrue, reason, msg)
 	case obs.problem == nil:
-		set(chatv1.ConditionAvailable, metav1.ConditionFalse, chatv1.ReasonDeploymentProgressing, "Waiting for the PubSub service's pod to be available")
+		if !natsOK {
+			reason, msg = chatv1.ReasonNATSUnavailable, natsWait
+		}
+		set(chatv1.ConditionAvailable, metav1.ConditionFalse, reason, msg)
 	}
 	switch {
 	case obs.problem != nil:
 		set(chatv1.ConditionReady, metav1.ConditionFalse, obs.problem.reason, obs.problem.message)
-	case available:
+	case deployed && natsOK:
 		set(chatv1.ConditionReady, metav1.ConditionTrue, chatv1.ReasonReady, fmt.Sprintf("Serving %d hubs", obs.hubs))
 	default:
-		set(chatv1.ConditionReady, metav1.ConditionFalse, chatv1.ReasonDeploymentProgressing, "Waiting for the PubSub service's pod to be available")
+		set(chatv1.ConditionReady, metav1.ConditionFalse, reason, msg)
 	}
 	return st
+}
+
+// natsStatus says which NATS svc's replicas use, without credentials.
+func natsStatus(svc *chatv1.WebPubSubService) string {
+	switch n := svc.Spec.NATS; {
+	case n == nil:
+		return ""
+	case n.Managed != nil:
+		return managedNATSURL(svc)
+	case n.External != nil:
+		return n.External.URL
+	}
+	return ""
 }
 
 func (r *WebPubSubServiceReconciler) now() time.Time {
@@ -276,7 +323,9 @@ func (r *WebPubSubServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&chatv1.WebPubSubService{}, builder.WithPredicates(specOrMetadataChanged())).
 		Owns(&corev1.Secret{}).
 		Owns(&appsv1.Deployment{}).
+		Owns(&appsv1.StatefulSet{}).
 		Owns(&corev1.Service{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
 		Watches(&chatv1.ChatHub{}, toInstance, builder.WithPredicates(predicate.Funcs{
 			// What the settings hold: the hub, its handler and who owns it.
 			UpdateFunc: func(e event.UpdateEvent) bool {

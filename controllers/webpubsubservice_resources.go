@@ -12,7 +12,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
@@ -144,7 +146,7 @@ func buildInstanceSettings(hubs []instanceHub) ([]byte, error) {
 // instanceArgs are the PubSub service's arguments: both keys and the hub
 // settings from the mounted Secrets, which it reloads when they change.
 func instanceArgs(svc *chatv1.WebPubSubService) []string {
-	return []string{
+	return append([]string{
 		"pubsub",
 		"--listen", ":" + strconv.Itoa(EmbeddedPort),
 		"--log-format", dataPlaneLogFormat,
@@ -152,7 +154,7 @@ func instanceArgs(svc *chatv1.WebPubSubService) []string {
 		"--access-key-file", instanceKeysMountPath + "/" + SecretKeyPrimaryKey,
 		"--access-key-file", instanceKeysMountPath + "/" + SecretKeySecondaryKey,
 		"--settings-file", instanceSettingsMountPath + "/" + SecretKeySettings,
-	}
+	}, natsArgs(svc)...)
 }
 
 // buildInstanceDeployment is the desired Deployment of a WebPubSubService
@@ -168,18 +170,45 @@ func buildInstanceDeployment(svc *chatv1.WebPubSubService, image string) *appsv1
 			SecretName: secret, DefaultMode: ptr.To[int32](0o440),
 		}}}
 	}
+	natsMounts, natsVols := natsVolumes(svc)
 	pod := basePodSpec(pubSubContainer(image, dataPlaneCommand(svc.Spec.Image), instanceArgs(svc), svc.Spec.Resources),
-		[]corev1.VolumeMount{
+		append([]corev1.VolumeMount{
 			{Name: "keys", MountPath: instanceKeysMountPath, ReadOnly: true},
 			{Name: "settings", MountPath: instanceSettingsMountPath, ReadOnly: true},
-		},
-		[]corev1.Volume{
+		}, natsMounts...),
+		append([]corev1.Volume{
 			secretVolume("keys", InstanceKeysSecretName(svc.Name)),
 			secretVolume("settings", InstanceSettingsSecretName(svc.Name)),
-		})
-	return pubSubDeployment(
+		}, natsVols...))
+	d := pubSubDeployment(
 		metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, Labels: instanceLabels(svc)},
 		instanceSelector(svc), map[string]string{MetricsPortAnnotation: "http"}, pod, &svc.Spec.PodSchedulingSpec)
+	if n := instanceReplicas(svc); n > 1 {
+		// Replicas share their hubs through NATS: roll them one at a time,
+		// a new pod ready before an old one stops, so that only the
+		// clients of one pod reconnect at once.
+		d.Spec.Replicas = ptr.To(n)
+		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+			RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: ptr.To(intstr.FromInt32(1)), MaxUnavailable: ptr.To(intstr.FromInt32(0))}}
+	}
+	return d
+}
+
+// buildInstancePDB is the PodDisruptionBudget of a WebPubSubService with
+// more than one replica (a drain evicts one pod at a time); nil with one,
+// where a budget would block every drain.
+func buildInstancePDB(svc *chatv1.WebPubSubService) *policyv1.PodDisruptionBudget {
+	if instanceReplicas(svc) < 2 {
+		return nil
+	}
+	return &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, Labels: instanceLabels(svc)},
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable:             ptr.To(intstr.FromInt32(1)),
+			Selector:                   &metav1.LabelSelector{MatchLabels: instanceSelector(svc)},
+			UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
+		},
+	}
 }
 
 // buildInstanceService is the desired Service of a WebPubSubService.

@@ -82,6 +82,9 @@ const (
 	ReasonDeploymentAvailable = "DeploymentAvailable"
 	// ReasonDeploymentProgressing: the Deployments are rolling out.
 	ReasonDeploymentProgressing = "DeploymentProgressing"
+	// ReasonNATSUnavailable: fewer than a majority of a WebPubSubService's
+	// managed NATS servers are ready, so its replicas cannot share hubs.
+	ReasonNATSUnavailable = "NATSUnavailable"
 	// ReasonScaledToZero: spec.server.replicas is 0.
 	ReasonScaledToZero = "ScaledToZero"
 

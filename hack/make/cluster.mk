@@ -9,6 +9,10 @@ COREDNS_VERSION ?= v1.15.0
 IMAGE_TAG ?= chathub:dev
 PAUSE_TAG ?= registry.k8s.io/pause:3.10
 COREDNS_TAG ?= localhost/coredns:$(COREDNS_VERSION)
+# NATS, which the operator runs for a WebPubSubService with spec.nats.managed
+# (the scale-out end-to-end test): nats-server built from the Go module proxy.
+NATS_SERVER_VERSION ?= v2.15.2
+NATS_TAG ?= localhost/nats:$(NATS_SERVER_VERSION)
 IMAGES_DIR ?= $(LOCALBIN)/images
 IMGTOOL ?= $(LOCALBIN)/imgtool
 COREDNS ?= $(LOCALBIN)/coredns
@@ -133,6 +137,15 @@ $(IMAGES_DIR)/pause: hack/pause/main.go
 $(IMAGES_DIR)/pause.tar: $(IMAGES_DIR)/pause $(IMGTOOL)
 	$(IMGTOOL) -o $@ -tag $(PAUSE_TAG) -entrypoint /pause -user 65535:65535 -add $<:/pause:0755
 
+$(LOCALBIN)/nats-server-$(NATS_SERVER_VERSION):
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	GOBIN=$$tmp CGO_ENABLED=0 $(NICE) $(GO) install -trimpath -ldflags "-s -w" github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION); \
+	mv "$$tmp/nats-server" $@
+
+$(IMAGES_DIR)/nats.tar: $(LOCALBIN)/nats-server-$(NATS_SERVER_VERSION) $(IMGTOOL)
+	@mkdir -p $(IMAGES_DIR)
+	$(IMGTOOL) -o $@ -tag $(NATS_TAG) -entrypoint /nats-server -user 65532:65532 -nonroot -add $<:/nats-server:0755
+
 $(IMAGES_DIR)/coredns.tar: $(LOCALBIN)/coredns-$(COREDNS_VERSION) $(IMGTOOL)
 	@mkdir -p $(IMAGES_DIR)
 	$(IMGTOOL) -o $@ -tag $(COREDNS_TAG) -entrypoint /coredns -user 65532:65532 -nonroot -add $<:/coredns:0755
@@ -181,7 +194,7 @@ E2E_CHROMIUM_TARGET := $(if $(shell grep -ls '^chromium:' hack/make/*.mk),chromi
 # taken down at the end (also on failure or Ctrl-C), unless KEEP_CLUSTER=1.
 # up.sh exits 3 when another checkout's cluster runs: nothing to take down.
 .PHONY: test-e2e
-test-e2e: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar helm $(E2E_CHROMIUM_TARGET) ## Run the end-to-end tests on the local cluster (real browsers, real operator); KEEP_CLUSTER=1 keeps the cluster it starts.
+test-e2e: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar $(IMAGES_DIR)/nats.tar helm $(E2E_CHROMIUM_TARGET) ## Run the end-to-end tests on the local cluster (real browsers, real operator); KEEP_CLUSTER=1 keeps the cluster it starts.
 	@was_up=; $(CLUSTER_ENV) hack/cluster/status.sh && was_up=1; \
 	reg_was_up=; $(REGISTRY_ENV) hack/cluster/registry.sh status && reg_was_up=1; \
 	down() { [ -n "$$reg_was_up" ] || $(REGISTRY_ENV) hack/cluster/registry.sh down || true; \
@@ -196,7 +209,7 @@ test-e2e: cluster-deps cluster-binaries image $(IMAGES_DIR)/coredns.tar helm $(E
 	fi; \
 	if [ $$rc = 0 ]; then \
 		E2E_KUBECONFIG=$(CLUSTER_KUBECONFIG) E2E_KUBECTL=$(KUBECTL) E2E_HELM=$(HELM) E2E_CHROMIUM=$(CHROMIUM) \
-		E2E_CHART=$(CURDIR)/charts/chathub-operator E2E_STATE_DIR=$(CLUSTER_DIR)/e2e E2E_IMAGE=$(E2E_IMAGE) E2E_REGISTRY_LOG=$(REGISTRY_DIR)/ociregistry.log \
+		E2E_CHART=$(CURDIR)/charts/chathub-operator E2E_STATE_DIR=$(CLUSTER_DIR)/e2e E2E_IMAGE=$(E2E_IMAGE) E2E_REGISTRY_LOG=$(REGISTRY_DIR)/ociregistry.log E2E_NATS_IMAGE=$(NATS_TAG) \
 			$(GO) test -count=1 -timeout 20m -tags e2e $(GOTESTFLAGS) ./test/e2e/... || rc=$$?; \
 	fi; \
 	trap - INT TERM; down || rc=$$((rc ? rc : 1)); exit $$rc

@@ -292,7 +292,7 @@ func installOperator(t *testing.T) {
 	ctx := context.Background()
 	must(t)(helm(ctx, "upgrade", "--install", release, e2e.chart, "-n", operatorNS, "--create-namespace",
 		"--set", "image.repository="+imageRepository(), "--set", "image.tag="+imageTag(), "--set", "image.pullPolicy=IfNotPresent",
-		"--wait", "--timeout", "3m"))
+		"--set", "natsImage="+e2e.natsImage, "--wait", "--timeout", "3m"))
 }
 
 // waitReady waits until the ChatHub's status describes its current spec and

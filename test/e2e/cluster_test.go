@@ -14,6 +14,7 @@
 //	E2E_CHROMIUM    Debian's chromium
 //	E2E_CHART       charts/chathub-operator
 //	E2E_STATE_DIR   a folder for logs and browser profiles
+//	E2E_NATS_IMAGE  the NATS server image in the cluster
 package e2e
 
 import (
@@ -39,6 +40,9 @@ type env struct {
 	image string
 	// registryLog is the local registry's request log (E2E_REGISTRY_LOG).
 	registryLog string
+	// natsImage is the NATS server image imported into the cluster, which
+	// the operator runs for a managed NATS (E2E_NATS_IMAGE).
+	natsImage string
 	// kubeCache is this run's kubectl discovery cache. The default one in
 	// ~/.kube/cache outlives the cluster (its address is always the same),
 	// so after the CRDs change it can name kinds the API server no longer
@@ -62,12 +66,12 @@ func TestMain(m *testing.M) {
 	e2e = env{
 		kubeconfig: os.Getenv("E2E_KUBECONFIG"), kubectl: os.Getenv("E2E_KUBECTL"), helm: os.Getenv("E2E_HELM"),
 		chromium: os.Getenv("E2E_CHROMIUM"), chart: os.Getenv("E2E_CHART"), stateDir: os.Getenv("E2E_STATE_DIR"),
-		image: os.Getenv("E2E_IMAGE"), registryLog: os.Getenv("E2E_REGISTRY_LOG"),
+		image: os.Getenv("E2E_IMAGE"), registryLog: os.Getenv("E2E_REGISTRY_LOG"), natsImage: os.Getenv("E2E_NATS_IMAGE"),
 	}
 	for name, v := range map[string]string{
 		"E2E_KUBECONFIG": e2e.kubeconfig, "E2E_KUBECTL": e2e.kubectl, "E2E_HELM": e2e.helm,
 		"E2E_CHROMIUM": e2e.chromium, "E2E_CHART": e2e.chart, "E2E_STATE_DIR": e2e.stateDir, "E2E_IMAGE": e2e.image,
-		"E2E_REGISTRY_LOG": e2e.registryLog,
+		"E2E_REGISTRY_LOG": e2e.registryLog, "E2E_NATS_IMAGE": e2e.natsImage,
 	} {
 		if v == "" {
 			fmt.Fprintf(os.Stderr, "e2e: %s is not set; run the tests with 'make test-e2e'\n", name)
@@ -180,10 +184,18 @@ func podNames(ctx context.Context, ns, selector string) []string {
 // returns the base URL; the forward stops with the test.
 func portForward(t *testing.T, ns, svc string, port int) string {
 	t.Helper()
+	return portForwardTo(t, ns, "service/"+svc, port)
+}
+
+// portForwardTo forwards a random 127.0.0.1 port to a port of target
+// ("service/<name>" or "pod/<name>") and returns the base URL; the forward
+// stops with the test.
+func portForwardTo(t *testing.T, ns, target string, port int) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	//nolint:gosec // G204: the kubectl the Makefile passes in
 	cmd := exec.CommandContext(ctx, e2e.kubectl, "--kubeconfig", e2e.kubeconfig, "-n", ns, "port-forward",
-		"--address", "127.0.0.1", "service/"+svc, fmt.Sprintf(":%d", port))
+		"--address", "127.0.0.1", target, fmt.Sprintf(":%d", port))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()
@@ -213,7 +225,7 @@ func portForward(t *testing.T, ns, svc string, port int) string {
 	case p := <-found:
 		return "http://127.0.0.1:" + p
 	case <-time.After(30 * time.Second):
-		t.Fatalf("kubectl port-forward to %s/%s did not start: %s", ns, svc, stderr.String())
+		t.Fatalf("kubectl port-forward to %s/%s did not start: %s", ns, target, stderr.String())
 	}
 	return ""
 }
