@@ -97,7 +97,7 @@ func runManager(ctx context.Context, args []string) error {
 		return fmt.Errorf("setting up the ChatHub controller: %w", err)
 	}
 	if err := (&controllers.WebPubSubServiceReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("chathub-operator"), DefaultImage: cfg.DefaultChatImage, NATSImage: cfg.NATSImage}).SetupWithManager(mgr); err != nil {
+		Recorder: mgr.GetEventRecorder("chathub-operator"), DefaultImage: cfg.DefaultChatImage, NATSImage: cfg.NATSImage, WatchNamespaces: cfg.namespaces()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the WebPubSubService controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -456,7 +456,7 @@ func TestMetricsPortAnnotationNamesTheMetricsPort(t *testing.T) {
 		"a chat server on Azure Web PubSub":                    {d: buildChatServerDeployment(azure, "img", "h"), want: "metrics"},
 		"a chat server with a connection string":               {d: buildChatServerDeployment(secret, "img", "h"), want: "metrics"},
 		"an embedded PubSub service":                           {d: buildEmbeddedDeployment(hubFor(nil), &chatv1.EmbeddedSource{}, "img", "h"), want: "http"},
-		"a WebPubSubService":                                   {d: buildInstanceDeployment(instance, "img"), want: "http"},
+		"a WebPubSubService":                                   {d: buildInstanceDeployment(instance, "img", natsAccess{}), want: "http"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -57,7 +57,7 @@ func TestEmbeddedPubSubStartsWithTheHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			addr := startPubSubPod(t, &d, &secret)
+			addr := startPubSubPod(t, &d, nil, &secret)
 
 			hubs, err := webpubsub.NewHubsClient("http://"+addr, EmbeddedResourceID(hub),
 				webpubsub.AccessKeyTokenSource(string(secret.Data[SecretKeyAccessKey])), nil)
@@ -85,50 +85,14 @@ func TestEmbeddedPubSubStartsWithTheHandler(t *testing.T) {
 	}
 }
 
-// startPubSubPod runs the PubSub service as the pod of d would: the
-// connection Secret's items written where d mounts them and d's args, with
-// --listen on a free loopback port. It returns that address.
-func startPubSubPod(t *testing.T, d *appsv1.Deployment, secret *corev1.Secret) string {
+// startPubSubPod runs the PubSub service as a pod of d would (podArgs),
+// and returns its address once it listens.
+func startPubSubPod(t *testing.T, d *appsv1.Deployment, rewrite func(flag, value string) string, secrets ...*corev1.Secret) string {
 	t.Helper()
-	dir := t.TempDir()
-	for _, v := range d.Spec.Template.Spec.Volumes {
-		if v.Secret == nil || v.Secret.SecretName != secret.Name {
-			continue
-		}
-		for _, item := range v.Secret.Items {
-			data, ok := secret.Data[item.Key]
-			if !ok {
-				// The kubelet would not start the pod.
-				t.Fatalf("the Deployment mounts key %s, which the Secret lacks", item.Key)
-			}
-			if err := os.WriteFile(filepath.Join(dir, item.Path), data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	args := d.Spec.Template.Spec.Containers[0].Args
-	if len(args) == 0 || args[0] != "pubsub" {
-		t.Fatalf("PubSub container args %q", args)
-	}
-	var rewritten []string
-	for i := 1; i < len(args); i++ {
-		a := strings.Replace(args[i], connectionMountPath, dir, 1)
-		if args[i-1] == "--listen" {
-			a = addr
-		}
-		rewritten = append(rewritten, a)
-	}
+	addr, args := podArgs(t, d, rewrite, secrets...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- cli.RunPubSub(ctx, rewritten) }() // what the pod's `chathub pubsub` runs
+	go func() { done <- cli.RunPubSub(ctx, args) }() // what the pod's `chathub pubsub` runs
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -149,4 +113,84 @@ func startPubSubPod(t *testing.T, d *appsv1.Deployment, secret *corev1.Secret) s
 		return err
 	})
 	return addr
+}
+
+// podArgs prepares what a pod of d runs with: the items of the Secrets d
+// mounts (from secrets, by name) written where d mounts them, d's
+// environment from those Secrets, and d's args (without the subcommand)
+// with --listen on a free loopback port and each value passed through
+// rewrite (nil: none). It returns that address and the args.
+func podArgs(t *testing.T, d *appsv1.Deployment, rewrite func(flag, value string) string, secrets ...*corev1.Secret) (string, []string) {
+	t.Helper()
+	byName := map[string]*corev1.Secret{}
+	for _, s := range secrets {
+		byName[s.Name] = s
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	mounts := map[string]string{} // volume → its directory here
+	var paths []string            // mount path → directory, for the args
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Secret == nil {
+			continue
+		}
+		secret, ok := byName[v.Secret.SecretName]
+		if !ok {
+			t.Fatalf("the Deployment mounts Secret %s, which the test did not give", v.Secret.SecretName)
+		}
+		dir := t.TempDir()
+		mounts[v.Name] = dir
+		items := v.Secret.Items
+		if len(items) == 0 { // the whole Secret, one file per key
+			for k := range secret.Data {
+				items = append(items, corev1.KeyToPath{Key: k, Path: k})
+			}
+		}
+		for _, item := range items {
+			data, ok := secret.Data[item.Key]
+			if !ok {
+				// The kubelet would not start the pod.
+				t.Fatalf("the Deployment mounts key %s, which Secret %s lacks", item.Key, secret.Name)
+			}
+			if err := os.WriteFile(filepath.Join(dir, item.Path), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, m := range c.VolumeMounts {
+		if dir, ok := mounts[m.Name]; ok {
+			paths = append(paths, m.MountPath, dir)
+		}
+	}
+	for _, e := range c.Env {
+		ref := e.ValueFrom.SecretKeyRef
+		if ref == nil || byName[ref.Name] == nil {
+			t.Fatalf("env %s comes from something the test did not give", e.Name)
+		}
+		t.Setenv(e.Name, string(byName[ref.Name].Data[ref.Key]))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	args := d.Spec.Template.Spec.Containers[0].Args
+	if len(args) == 0 || args[0] != "pubsub" {
+		t.Fatalf("PubSub container args %q", args)
+	}
+	var rewritten []string
+	mountPaths := strings.NewReplacer(paths...)
+	for i := 1; i < len(args); i++ {
+		a := mountPaths.Replace(args[i])
+		if args[i-1] == "--listen" {
+			a = addr
+		}
+		if rewrite != nil {
+			a = rewrite(args[i-1], a)
+		}
+		rewritten = append(rewritten, a)
+	}
+	return addr, rewritten
 }

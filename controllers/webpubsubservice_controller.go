@@ -21,11 +21,13 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/webpubsub"
@@ -55,6 +57,9 @@ type WebPubSubServiceReconciler struct {
 	Recorder events.EventRecorder
 	// DefaultImage runs the PubSub service when spec.image is empty.
 	DefaultImage string
+	// WatchNamespaces limits the watch of the Secrets an external NATS
+	// names to these namespaces; none means all.
+	WatchNamespaces []string
 	// NATSImage runs a managed NATS when spec.nats.managed.image is empty;
 	// "" uses DefaultNATSImage.
 	NATSImage string
@@ -102,6 +107,7 @@ func (r *WebPubSubServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	hubs := instanceHubs(refs.Items)
 	obs := instanceObservation{hubs: int32(len(hubs)), activeKey: activeKey(svc)} //nolint:gosec // G115: a count of ChatHubs
 
+	var access natsAccess // what an external NATS's Secrets hold
 	keys, err := r.ensureKeys(ctx, svc, "")
 	if !asProblem(err, &obs.problem) {
 		return ctrl.Result{}, err
@@ -117,12 +123,12 @@ func (r *WebPubSubServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		}
 	}
 	if obs.problem == nil {
-		if obs.nats, err = r.ensureNATS(ctx, svc); !asProblem(err, &obs.problem) {
+		if obs.nats, access, err = r.ensureNATS(ctx, svc); !asProblem(err, &obs.problem) {
 			return ctrl.Result{}, err
 		}
 	}
 	if obs.problem == nil {
-		if obs.d, err = applyOwnedDeployment(ctx, r.Client, r.Scheme, svc, buildInstanceDeployment(svc, r.DefaultImage)); !asProblem(err, &obs.problem) {
+		if obs.d, err = applyOwnedDeployment(ctx, r.Client, r.Scheme, svc, buildInstanceDeployment(svc, r.DefaultImage, access)); !asProblem(err, &obs.problem) {
 			return ctrl.Result{}, fmt.Errorf("applying the Deployment: %w", err)
 		}
 	}
@@ -319,7 +325,12 @@ func (r *WebPubSubServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return nil
 	})
+	secrets, err := r.externalSecretsSource(mgr)
+	if err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
+		WatchesRawSource(secrets).
 		For(&chatv1.WebPubSubService{}, builder.WithPredicates(specOrMetadataChanged())).
 		Owns(&corev1.Secret{}).
 		Owns(&appsv1.Deployment{}).
@@ -335,4 +346,41 @@ func (r *WebPubSubServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		})).
 		Named("webpubsubservice").
 		Complete(r)
+}
+
+// externalSecretsSource watches the metadata of Secrets in a cache of its
+// own (the manager's holds only the operator's Secrets) and reconciles the
+// instances whose external NATS names a Secret that changed, so that a
+// fixed or rotated credentials or TLS Secret is picked up at once.
+func (r *WebPubSubServiceReconciler) externalSecretsSource(mgr ctrl.Manager) (source.Source, error) {
+	c, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
+		DefaultNamespaces: namespaceConfigs(r.WatchNamespaces), DefaultTransform: identityOnly,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the cache of Secrets an external NATS names: %w", err)
+	}
+	if err := mgr.Add(c); err != nil {
+		return nil, fmt.Errorf("adding the cache of Secrets an external NATS names: %w", err)
+	}
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return source.Kind(c, client.Object(secret), handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
+		var list chatv1.WebPubSubServiceList
+		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+			return nil
+		}
+		var reqs []ctrl.Request
+		for _, svc := range list.Items {
+			if n := svc.Spec.NATS; n != nil && n.External != nil && (refNames(n.External.CredentialsSecretRef, o.GetName()) || refNames(n.External.TLSSecretRef, o.GetName())) {
+				reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&svc)})
+			}
+		}
+		return reqs
+	})), nil
+}
+
+// refNames says whether ref names the object name.
+func refNames(ref *corev1.LocalObjectReference, name string) bool {
+	return ref != nil && ref.Name == name
 }

@@ -147,17 +147,18 @@ func buildNATSConfig(svc *chatv1.WebPubSubService, replicas int32, password stri
 // ensureNATS runs the managed NATS of svc (Secret, headless Service,
 // StatefulSet, PodDisruptionBudget) and returns its StatefulSet; nil
 // without a managed NATS. An external NATS's Secrets are checked, never
-// changed.
-func (r *WebPubSubServiceReconciler) ensureNATS(ctx context.Context, svc *chatv1.WebPubSubService) (*appsv1.StatefulSet, error) {
+// changed, and what they hold is returned.
+func (r *WebPubSubServiceReconciler) ensureNATS(ctx context.Context, svc *chatv1.WebPubSubService) (*appsv1.StatefulSet, natsAccess, error) {
 	n := svc.Spec.NATS
 	if n == nil {
-		return nil, nil
+		return nil, natsAccess{}, nil
 	}
 	if n.External != nil {
-		return nil, r.checkExternalNATS(ctx, svc, n.External)
+		access, err := r.checkExternalNATS(ctx, svc, n.External)
+		return nil, access, err
 	}
 	if n.Managed == nil {
-		return nil, nil
+		return nil, natsAccess{}, nil
 	}
 	replicas := managedNATSReplicas(n.Managed)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: NATSName(svc.Name), Namespace: svc.Namespace}}
@@ -182,14 +183,14 @@ func (r *WebPubSubServiceReconciler) ensureNATS(ctx context.Context, svc *chatv1
 		return ctrl.SetControllerReference(svc, s, r.Scheme)
 	})
 	if err := applyErrorOf("WebPubSubService", "Secret", s.Name, err); err != nil {
-		return nil, fmt.Errorf("writing the NATS Secret: %w", err)
+		return nil, natsAccess{}, fmt.Errorf("writing the NATS Secret: %w", err)
 	}
 	if err := applyOwnedService(ctx, r.Client, r.Scheme, svc, buildNATSService(svc)); err != nil {
-		return nil, fmt.Errorf("applying the NATS Service: %w", err)
+		return nil, natsAccess{}, fmt.Errorf("applying the NATS Service: %w", err)
 	}
 	sts, err := r.applyNATSStatefulSet(ctx, svc, buildNATSStatefulSet(svc, r.natsImage(svc), configHash(s.Data[SecretKeyNATSConfig])))
 	if err != nil {
-		return nil, err
+		return nil, natsAccess{}, err
 	}
 	var pdb *policyv1.PodDisruptionBudget
 	if replicas > 1 {
@@ -202,9 +203,9 @@ func (r *WebPubSubServiceReconciler) ensureNATS(ctx context.Context, svc *chatv1
 		}
 	}
 	if err := applyOwnedPDB(ctx, r.Client, r.Scheme, svc, NATSName(svc.Name), pdb); err != nil {
-		return nil, err
+		return nil, natsAccess{}, err
 	}
-	return sts, nil
+	return sts, natsAccess{}, nil
 }
 
 // configHash is the pod-template annotation that rolls a managed NATS when
@@ -230,7 +231,8 @@ func (r *WebPubSubServiceReconciler) natsImage(svc *chatv1.WebPubSubService) str
 // than pods stuck in ContainerCreating. The user's Secrets are read around
 // the cache (which holds only the operator's own) and looked at again every
 // RetryInterval until they are right.
-func (r *WebPubSubServiceReconciler) checkExternalNATS(ctx context.Context, svc *chatv1.WebPubSubService, ext *chatv1.ExternalNATS) error {
+func (r *WebPubSubServiceReconciler) checkExternalNATS(ctx context.Context, svc *chatv1.WebPubSubService, ext *chatv1.ExternalNATS) (natsAccess, error) {
+	var access natsAccess
 	check := func(ref *corev1.LocalObjectReference, field string, ok func(map[string][]byte) string) error {
 		if ref == nil {
 			return nil
@@ -256,6 +258,7 @@ func (r *WebPubSubServiceReconciler) checkExternalNATS(ctx context.Context, svc 
 		_, creds := d[secretKeyNATSCreds]
 		_, user := d[secretKeyNATSUser]
 		_, pass := d[secretKeyNATSPassword]
+		access.creds, access.userPassword = creds, user && pass
 		switch {
 		case creds && (user || pass):
 			return `holds both "creds" and "user"/"password": keep one way to sign in`
@@ -264,11 +267,12 @@ func (r *WebPubSubServiceReconciler) checkExternalNATS(ctx context.Context, svc 
 		}
 		return ""
 	}); err != nil {
-		return err
+		return access, err
 	}
-	return check(ext.TLSSecretRef, "tlsSecretRef", func(d map[string][]byte) string {
+	err := check(ext.TLSSecretRef, "tlsSecretRef", func(d map[string][]byte) string {
 		_, crt := d[secretKeyTLSCert]
 		_, key := d[secretKeyTLSKey]
+		access.clientCert = crt && key
 		switch {
 		case len(d[secretKeyCA]) == 0:
 			return `lacks key "ca.crt" (the CA that signed the NATS servers' certificates)`
@@ -277,6 +281,7 @@ func (r *WebPubSubServiceReconciler) checkExternalNATS(ctx context.Context, svc 
 		}
 		return ""
 	})
+	return access, err
 }
 
 // buildNATSService is the headless Service of a managed NATS: it gives
@@ -388,61 +393,100 @@ func (r *WebPubSubServiceReconciler) applyNATSStatefulSet(ctx context.Context, s
 	return sts, nil
 }
 
+// natsAccess is what the Secrets of an external NATS hold, as
+// checkExternalNATS found them: it decides the flags and the mounted keys.
+type natsAccess struct {
+	creds        bool // "creds": a NATS credentials file
+	userPassword bool // "user" and "password"
+	clientCert   bool // "tls.crt" and "tls.key": mutual TLS
+}
+
+// natsSubjectPrefix starts the NATS subjects of svc's replicas: an external
+// NATS may carry several instances (of one namespace or many), which must
+// never hear each other.
+func natsSubjectPrefix(svc *chatv1.WebPubSubService) string {
+	return "chathub." + svc.Namespace + "." + svc.Name
+}
+
 // natsArgs are the PubSub service's flags for svc's NATS; nil without one.
-func natsArgs(svc *chatv1.WebPubSubService) []string {
+func natsArgs(svc *chatv1.WebPubSubService, access natsAccess) []string {
 	n := svc.Spec.NATS
 	switch {
 	case n == nil:
 		return nil
 	case n.Managed != nil:
-		return []string{"--nats-url", managedNATSURL(svc), "--nats-user", natsUser,
-			"--nats-password-file", natsMountPath + "/" + secretKeyNATSPassword}
+		return []string{"--nats-url", managedNATSURL(svc), "--nats-subject-prefix", natsSubjectPrefix(svc),
+			"--nats-user", natsUser, "--nats-password-file", natsMountPath + "/" + secretKeyNATSPassword}
 	}
 	ext := n.External
-	args := []string{"--nats-url", ext.URL}
-	if ext.CredentialsSecretRef != nil {
-		// Which of the keys is there is checked by checkExternalNATS; the
-		// flags name files that the optional volume items may leave out.
-		args = append(args, "--nats-creds-file", natsMountPath+"/"+secretKeyNATSCreds,
-			"--nats-user-file", natsMountPath+"/"+secretKeyNATSUser,
-			"--nats-password-file", natsMountPath+"/"+secretKeyNATSPassword)
+	args := []string{"--nats-url", ext.URL, "--nats-subject-prefix", natsSubjectPrefix(svc)}
+	switch {
+	case ext.CredentialsSecretRef == nil:
+	case access.creds:
+		args = append(args, "--nats-creds-file", natsMountPath+"/"+secretKeyNATSCreds)
+	case access.userPassword:
+		// The user comes from the Secret through $CHATHUB_NATS_USER (natsEnv).
+		args = append(args, "--nats-password-file", natsMountPath+"/"+secretKeyNATSPassword)
 	}
 	if ext.TLSSecretRef != nil {
-		args = append(args, "--nats-tls-ca-file", natsTLSMountPath+"/"+secretKeyCA,
-			"--nats-tls-cert-file", natsTLSMountPath+"/"+secretKeyTLSCert,
-			"--nats-tls-key-file", natsTLSMountPath+"/"+secretKeyTLSKey)
+		args = append(args, "--nats-tls-ca-file", natsTLSMountPath+"/"+secretKeyCA)
+		if access.clientCert {
+			args = append(args, "--nats-tls-cert-file", natsTLSMountPath+"/"+secretKeyTLSCert,
+				"--nats-tls-key-file", natsTLSMountPath+"/"+secretKeyTLSKey)
+		}
 	}
 	return args
 }
 
+// natsEnv is the environment of the PubSub container for svc's NATS: the
+// user of an external NATS's user and password, from its Secret.
+func natsEnv(svc *chatv1.WebPubSubService, access natsAccess) []corev1.EnvVar {
+	n := svc.Spec.NATS
+	if n == nil || n.External == nil || n.External.CredentialsSecretRef == nil || !access.userPassword || access.creds {
+		return nil
+	}
+	return []corev1.EnvVar{{Name: "CHATHUB_NATS_USER", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: *n.External.CredentialsSecretRef, Key: secretKeyNATSUser,
+	}}}}
+}
+
 // natsVolumes are the Secret volumes and mounts of svc's NATS credentials
-// and TLS files.
-func natsVolumes(svc *chatv1.WebPubSubService) ([]corev1.VolumeMount, []corev1.Volume) {
+// and TLS files: only the keys the flags name.
+func natsVolumes(svc *chatv1.WebPubSubService, access natsAccess) ([]corev1.VolumeMount, []corev1.Volume) {
 	n := svc.Spec.NATS
 	if n == nil {
 		return nil, nil
 	}
-	secret := func(name, secretName string, optional bool) corev1.Volume {
-		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: secretName, DefaultMode: ptr.To[int32](0o440), Optional: ptr.To(optional),
+	secret := func(name, secretName string, keys ...string) corev1.Volume {
+		v := corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: secretName, DefaultMode: ptr.To[int32](0o440),
 		}}}
+		for _, k := range keys {
+			v.Secret.Items = append(v.Secret.Items, corev1.KeyToPath{Key: k, Path: k})
+		}
+		return v
 	}
 	var mounts []corev1.VolumeMount
 	var volumes []corev1.Volume
+	add := func(v corev1.Volume, path string) {
+		volumes = append(volumes, v)
+		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: path, ReadOnly: true})
+	}
 	switch {
 	case n.Managed != nil:
-		v := secret("nats", NATSName(svc.Name), false)
-		v.Secret.Items = []corev1.KeyToPath{{Key: SecretKeyNATSPassword, Path: secretKeyNATSPassword}}
-		volumes = append(volumes, v)
-		mounts = append(mounts, corev1.VolumeMount{Name: "nats", MountPath: natsMountPath, ReadOnly: true})
+		add(secret("nats", NATSName(svc.Name), SecretKeyNATSPassword), natsMountPath)
 	case n.External != nil:
-		if ref := n.External.CredentialsSecretRef; ref != nil {
-			volumes = append(volumes, secret("nats", ref.Name, false))
-			mounts = append(mounts, corev1.VolumeMount{Name: "nats", MountPath: natsMountPath, ReadOnly: true})
+		if ref := n.External.CredentialsSecretRef; ref != nil && access.creds {
+			add(secret("nats", ref.Name, secretKeyNATSCreds), natsMountPath)
+		} else if ref != nil && access.userPassword {
+			add(secret("nats", ref.Name, secretKeyNATSPassword), natsMountPath)
 		}
 		if ref := n.External.TLSSecretRef; ref != nil {
-			volumes = append(volumes, secret("nats-tls", ref.Name, false))
-			mounts = append(mounts, corev1.VolumeMount{Name: "nats-tls", MountPath: natsTLSMountPath, ReadOnly: true})
+			keys := []string{secretKeyCA}
+			if access.clientCert {
+				keys = append(keys, secretKeyTLSCert, secretKeyTLSKey)
+			}
+			add(secret("nats-tls", ref.Name, keys...), natsTLSMountPath)
 		}
 	}
 	return mounts, volumes

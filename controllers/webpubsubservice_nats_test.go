@@ -158,7 +158,8 @@ func TestManagedNATS(t *testing.T) {
 		t.Errorf("Deployment replicas %d strategy %+v, want 3 rolling with none unavailable", *d.Spec.Replicas, d.Spec.Strategy)
 	}
 	args := d.Spec.Template.Spec.Containers[0].Args
-	wantArgs := []string{"--nats-url", "nats://big-nats." + ns + ".svc:4222", "--nats-user", "chathub", "--nats-password-file", "/etc/chathub/nats/password"}
+	wantArgs := []string{"--nats-url", "nats://big-nats." + ns + ".svc:4222", "--nats-subject-prefix", "chathub." + ns + ".big",
+		"--nats-user", "chathub", "--nats-password-file", "/etc/chathub/nats/password"}
 	if i := slices.Index(args, "--nats-url"); i < 0 || !slices.Equal(args[i:], wantArgs) {
 		t.Errorf("PubSub args %q, want them to end with %q", args, wantArgs)
 	}
@@ -252,12 +253,36 @@ func TestExternalNATS(t *testing.T) {
 	var d appsv1.Deployment
 	eventually(t, 30*time.Second, "the Deployment", func() error { return getObj(ns, "ext", &d) })
 	args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")
-	for _, want := range []string{"--nats-url tls://nats.messaging.svc:4222", "--nats-creds-file /etc/chathub/nats/creds",
-		"--nats-tls-ca-file /etc/chathub/nats-tls/ca.crt", "--nats-tls-cert-file /etc/chathub/nats-tls/tls.crt"} {
+	for _, want := range []string{"--nats-url tls://nats.messaging.svc:4222", "--nats-subject-prefix chathub." + ns + ".ext",
+		"--nats-creds-file /etc/chathub/nats/creds", "--nats-tls-ca-file /etc/chathub/nats-tls/ca.crt",
+		"--nats-tls-cert-file /etc/chathub/nats-tls/tls.crt", "--nats-tls-key-file /etc/chathub/nats-tls/tls.key"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("PubSub args %q lack %q", args, want)
 		}
 	}
+	if strings.Contains(args, "--nats-password-file") || len(d.Spec.Template.Spec.Containers[0].Env) != 0 {
+		t.Errorf("a creds file and a password both given: args %q env %v", args, d.Spec.Template.Spec.Containers[0].Env)
+	}
+
+	// A user and password instead: the user from the Secret through the
+	// environment, the password as a file; the creds file goes.
+	creds.Data = map[string][]byte{"user": []byte("chat"), "password": []byte("pw")}
+	if err := suite.client.Update(suite.ctx, creds); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the Deployment with a user and password", func() error {
+		if err := getObj(ns, "ext", &d); err != nil {
+			return err
+		}
+		c := d.Spec.Template.Spec.Containers[0]
+		args := strings.Join(c.Args, " ")
+		if !strings.Contains(args, "--nats-password-file /etc/chathub/nats/password") || strings.Contains(args, "--nats-creds-file") ||
+			len(c.Env) != 1 || c.Env[0].Name != "CHATHUB_NATS_USER" || c.Env[0].ValueFrom.SecretKeyRef.Name != "nats-creds" ||
+			c.Env[0].ValueFrom.SecretKeyRef.Key != "user" {
+			return fmt.Errorf("args %q env %+v", args, c.Env)
+		}
+		return nil
+	})
 	var mounted []string
 	for _, v := range d.Spec.Template.Spec.Volumes {
 		if v.Secret != nil {

@@ -145,7 +145,7 @@ func buildInstanceSettings(hubs []instanceHub) ([]byte, error) {
 
 // instanceArgs are the PubSub service's arguments: both keys and the hub
 // settings from the mounted Secrets, which it reloads when they change.
-func instanceArgs(svc *chatv1.WebPubSubService) []string {
+func instanceArgs(svc *chatv1.WebPubSubService, access natsAccess) []string {
 	return append([]string{
 		"pubsub",
 		"--listen", ":" + strconv.Itoa(EmbeddedPort),
@@ -154,14 +154,14 @@ func instanceArgs(svc *chatv1.WebPubSubService) []string {
 		"--access-key-file", instanceKeysMountPath + "/" + SecretKeyPrimaryKey,
 		"--access-key-file", instanceKeysMountPath + "/" + SecretKeySecondaryKey,
 		"--settings-file", instanceSettingsMountPath + "/" + SecretKeySettings,
-	}, natsArgs(svc)...)
+	}, natsArgs(svc, access)...)
 }
 
 // buildInstanceDeployment is the desired Deployment of a WebPubSubService
 // (pubSubDeployment, as for an embedded source), with its keys and
 // settings Secrets mounted. It rolls on neither Secret: the service
 // reloads both files, so a rotation or a new hub never restarts it.
-func buildInstanceDeployment(svc *chatv1.WebPubSubService, image string) *appsv1.Deployment {
+func buildInstanceDeployment(svc *chatv1.WebPubSubService, image string, access natsAccess) *appsv1.Deployment {
 	if svc.Spec.Image != "" {
 		image = svc.Spec.Image
 	}
@@ -170,8 +170,10 @@ func buildInstanceDeployment(svc *chatv1.WebPubSubService, image string) *appsv1
 			SecretName: secret, DefaultMode: ptr.To[int32](0o440),
 		}}}
 	}
-	natsMounts, natsVols := natsVolumes(svc)
-	pod := basePodSpec(pubSubContainer(image, dataPlaneCommand(svc.Spec.Image), instanceArgs(svc), svc.Spec.Resources),
+	natsMounts, natsVols := natsVolumes(svc, access)
+	c := pubSubContainer(image, dataPlaneCommand(svc.Spec.Image), instanceArgs(svc, access), svc.Spec.Resources)
+	c.Env = natsEnv(svc, access)
+	pod := basePodSpec(c,
 		append([]corev1.VolumeMount{
 			{Name: "keys", MountPath: instanceKeysMountPath, ReadOnly: true},
 			{Name: "settings", MountPath: instanceSettingsMountPath, ReadOnly: true},

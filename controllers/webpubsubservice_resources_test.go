@@ -101,7 +101,7 @@ func TestPubSubContainersProbeHealthAndReadiness(t *testing.T) {
 	svc := &chatv1.WebPubSubService{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: "ns"}}
 	for name, d := range map[string]*appsv1.Deployment{
 		"embedded":         buildEmbeddedDeployment(hub, hub.Spec.WebPubSub.Embedded, "img", "hash"),
-		"WebPubSubService": buildInstanceDeployment(svc, "img"),
+		"WebPubSubService": buildInstanceDeployment(svc, "img", natsAccess{}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := d.Spec.Template.Spec.Containers[0]
