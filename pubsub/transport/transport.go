@@ -61,10 +61,11 @@ type Config struct {
 	MessageBurst int
 }
 
-// DefaultWriteCoalesce is Config.WriteCoalesce when it is 0: it adds at most 1 ms to a frame
-// that follows another to the same socket within 1 ms, and caps the writes to a socket at
-// about a thousand a second, however many frames it gets.
-const DefaultWriteCoalesce = time.Millisecond
+// DefaultWriteCoalesce is Config.WriteCoalesce when it is 0: a frame that follows another to
+// the same socket within 2 ms waits at most 2 ms more, and a socket is written at most about
+// 500 times a second, however many frames it gets (in the many-senders chat benchmark, 3 ms
+// cut the CPU of the whole path by 30 % at 800 messages a second, 1 ms by nothing).
+const DefaultWriteCoalesce = 2 * time.Millisecond
 
 // Transport upgrades client requests to sockets and writes their frames with its writer pool.
 // A service has one; its methods are safe for concurrent use.
