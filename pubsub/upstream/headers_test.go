@@ -33,10 +33,11 @@ func TestEventHeadersDoNotShareValues(t *testing.T) {
 		h[k] = before[k]
 	}
 	// The headers keep the service's spellings (not canonical): read them as such.
-	if got := h[webpubsub.HeaderConnectionID]; len(got) != 1 || got[0] != "c1" {
+	get := func(name string) []string { return h[name] }
+	if got := get(webpubsub.HeaderConnectionID); len(got) != 1 || got[0] != "c1" {
 		t.Errorf("%s = %q, want c1", webpubsub.HeaderConnectionID, got)
 	}
-	if got := h[webpubsub.HeaderID]; len(got) != 1 || got[0] != "7" {
+	if got := get(webpubsub.HeaderID); len(got) != 1 || got[0] != "7" {
 		t.Errorf("%s = %q, want 7", webpubsub.HeaderID, got)
 	}
 }
