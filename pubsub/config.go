@@ -69,6 +69,10 @@ type Config struct {
 	// WriterPoolSize is the most goroutines writing to client sockets at once (the writer
 	// pool of pubsub/transport); 0 => max(4, 2×GOMAXPROCS).
 	WriterPoolSize int
+	// WriteCoalesce is how long a client socket that was just written gathers further frames
+	// before its next write (pubsub/transport's Config.WriteCoalesce): frames further apart
+	// are written at once. 0 => 2 ms; negative => no gathering.
+	WriteCoalesce time.Duration
 	// MaxQueueFrames and MaxQueueBytes bound each connection's send queue (0 => hub defaults).
 	MaxQueueFrames, MaxQueueBytes int
 	// MaxUnackedFrames and MaxUnackedBytes bound each reliable connection's unacknowledged

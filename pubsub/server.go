@@ -77,12 +77,13 @@ func New(cfg Config) (*Server, error) {
 		Registerer:  s.metrics.reg,
 	})
 	s.transport = transport.New(transport.Config{
-		Handler:      socketHandler{s},
-		KeepAlive:    cfg.KeepAlive,
-		WriteTimeout: cfg.WriteTimeout,
-		Writers:      cfg.WriterPoolSize,
-		MessageRate:  cfg.RateLimit,
-		MessageBurst: cfg.RateBurst,
+		Handler:       socketHandler{s},
+		KeepAlive:     cfg.KeepAlive,
+		WriteTimeout:  cfg.WriteTimeout,
+		Writers:       cfg.WriterPoolSize,
+		WriteCoalesce: cfg.WriteCoalesce,
+		MessageRate:   cfg.RateLimit,
+		MessageBurst:  cfg.RateBurst,
 	})
 	armCfg := arm.Config{
 		Store: cfg.Settings, AccessKeys: s.accessKeys, Endpoint: cfg.Endpoint, Logger: cfg.Logger, Now: cfg.Now,

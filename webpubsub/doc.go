@@ -4,7 +4,7 @@
 // parses connection strings, signs client access tokens and REST tokens with an access key
 // (HS256 over the key's UTF-8 bytes), computes and verifies the ce-signature of upstream
 // events, calls the data-plane REST API of one hub (sends, groups, permissions, connection
-// management) with a fresh token per request, and manages hub settings through the
+// management) with a token per request URL (reused for a minute), and manages hub settings through the
 // ARM-shaped management API (create or update with async-operation polling, get, delete,
 // listKeys) authenticated either with an access key (the PubSub service) or with Microsoft
 // Entra ID via azidentity. It also serves upstream CloudEvents (connect, connected,

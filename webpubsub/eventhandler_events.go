@@ -26,7 +26,9 @@ func (h *EventHandler) serveEvent(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, rerr)
 		return
 	}
-	log := h.log.With("hub", cc.Hub, "conn", cc.ConnectionID, "user", cc.UserID, "event", cc.EventName)
+	log := slog.New(&lazyAttrs{next: h.log.Handler(), attrs: []slog.Attr{
+		slog.String("hub", cc.Hub), slog.String("conn", cc.ConnectionID),
+		slog.String("user", cc.UserID), slog.String("event", cc.EventName)}})
 	ctx := r.Context()
 	switch kind {
 	case kindConnect:
@@ -255,4 +257,32 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg) //nolint:gosec // G705: text/plain with nosniff is not rendered as HTML
+}
+
+// lazyAttrs adds attrs to every record of a logger the way Logger.With does, but only when a
+// record is written: the handlers of log/slog format With's attributes at once, which an
+// event handler would pay on every event for log lines (Debug) that are usually off.
+type lazyAttrs struct {
+	next  slog.Handler
+	attrs []slog.Attr
+}
+
+// Enabled implements slog.Handler.
+func (l *lazyAttrs) Enabled(ctx context.Context, level slog.Level) bool {
+	return l.next.Enabled(ctx, level)
+}
+
+// Handle implements slog.Handler.
+func (l *lazyAttrs) Handle(ctx context.Context, r slog.Record) error {
+	return l.next.WithAttrs(l.attrs).Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (l *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lazyAttrs{next: l.next, attrs: append(l.attrs[:len(l.attrs):len(l.attrs)], attrs...)}
+}
+
+// WithGroup implements slog.Handler.
+func (l *lazyAttrs) WithGroup(name string) slog.Handler {
+	return l.next.WithAttrs(l.attrs).WithGroup(name)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -45,8 +46,9 @@ type ClientOptions struct {
 	Timeout time.Duration
 }
 
-// Client calls the Web PubSub data-plane REST API for one hub, signing each request with a
-// fresh access-key JWT. It is safe for concurrent use.
+// Client calls the Web PubSub data-plane REST API for one hub, signing each request with an
+// access-key JWT whose audience is the request URL (signed anew when the last one for that
+// URL is a minute old). It is safe for concurrent use.
 type Client struct {
 	endpoint   *url.URL
 	accessKey  string
@@ -55,6 +57,49 @@ type Client struct {
 	apiVersion string
 	timeout    time.Duration
 	now        func() time.Time
+	tokens     tokenCache
+}
+
+// tokenReuse is how long a signed service token is reused for further requests to the same
+// URL (its audience): well within its DefaultTokenTTL lifetime, and it spares the signing
+// (and its allocations) on every broadcast of a busy chat.
+const tokenReuse = time.Minute
+
+// maxCachedTokens bounds the tokens a Client keeps: requests name users, groups and
+// connections in their URLs, and each URL is an audience of its own.
+const maxCachedTokens = 64
+
+// tokenCache holds recently signed service tokens by audience.
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedToken
+}
+
+type cachedToken struct {
+	token  string
+	signed time.Time
+}
+
+// serviceToken returns a service token for audience: one signed less than tokenReuse ago, or
+// a new one.
+func (c *Client) serviceToken(audience string) (string, error) {
+	now := c.now()
+	c.tokens.mu.Lock()
+	defer c.tokens.mu.Unlock()
+	if t, ok := c.tokens.m[audience]; ok {
+		if age := now.Sub(t.signed); age >= 0 && age < tokenReuse {
+			return t.token, nil
+		}
+	}
+	tok, err := ServiceToken(c.accessKey, audience, DefaultTokenTTL, now)
+	if err != nil {
+		return "", err
+	}
+	if c.tokens.m == nil || len(c.tokens.m) >= maxCachedTokens {
+		c.tokens.m = make(map[string]cachedToken)
+	}
+	c.tokens.m[audience] = cachedToken{token: tok, signed: now}
+	return tok, nil
 }
 
 // NewClient returns a Client for hub on the service named by cs.
@@ -157,7 +202,7 @@ func (c *Client) do(ctx context.Context, r apiRequest) (body []byte, found bool,
 	return c.send(ctx, r, u)
 }
 
-// send sends r to u with a fresh bearer token whose aud is the full URL, as the SDKs do.
+// send sends r to u with a bearer token whose aud is the full URL, as the SDKs do.
 func (c *Client) send(ctx context.Context, r apiRequest, u *url.URL) ([]byte, bool, error) {
 	if ctx == nil {
 		return nil, false, errNilContext
@@ -165,7 +210,7 @@ func (c *Client) send(ctx context.Context, r apiRequest, u *url.URL) ([]byte, bo
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	full := u.String()
-	tok, err := ServiceToken(c.accessKey, full, DefaultTokenTTL, c.now())
+	tok, err := c.serviceToken(full)
 	if err != nil {
 		return nil, false, fmt.Errorf("webpubsub: %w", err)
 	}

@@ -81,7 +81,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.many.refine, "many-refine", 2, "many senders: bisection steps after the first rate that does not hold")
 	fs.DurationVar(&o.many.step, "many-step", 5*time.Second, "many senders: how long each rate is sent")
 	fs.DurationVar(&o.many.p99, "many-p99", 50*time.Millisecond, "many senders: a rate holds when its p99 is under this and nothing is lost")
-	fs.StringVar(&o.profileDir, "profile-dir", "", "write CPU and allocation profiles of the PubSub service and the Go chat server during each many-senders step of the Go chat server to this directory and print the heads of the highest step that held (off when empty)")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write CPU and allocation profiles of the PubSub service, the Go chat server and the load clients (this process) during each many-senders step of the Go chat server to this directory and print the heads of the highest step that held (off when empty)")
 	fs.IntVar(&o.profileTop, "profile-top", 10, "entries of each profile's 'go tool pprof -top' to print")
 	if err := fs.Parse(args); err != nil {
 		return o, err

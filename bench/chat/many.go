@@ -100,7 +100,7 @@ func stepHolds(r messageResult, bound time.Duration) bool {
 	return r.lost == 0 && r.sent > 0 && r.p99 < bound
 }
 
-// profiled is a chathub process whose profiles a step captures.
+// profiled is a process whose profiles a step captures: a chathub child or this one (the clients).
 type profiled struct{ name, addr string }
 
 // benchMany runs the step-up against one chat server. With a profile directory, each step

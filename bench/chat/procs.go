@@ -19,6 +19,7 @@ import (
 
 	"github.com/chathub/chathub/bench/internal/profiling"
 	"github.com/chathub/chathub/chatserver"
+	"github.com/chathub/chathub/internal/pprofserver"
 	"github.com/chathub/chathub/pubsub"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -45,7 +46,8 @@ type environment struct {
 	serviceURL string
 	goChat     target
 	nodeChat   target
-	// profiled are the chathub processes serving their profiles (with -profile-dir).
+	// profiled are the processes serving their profiles (with -profile-dir): the chathub
+	// children and this process, whose goroutines are the load clients.
 	profiled []profiled
 	// servicePID, goPID and nodePID are the children's process IDs.
 	servicePID, goPID, nodePID int
@@ -182,6 +184,16 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 	env.goPID = chat.Process.Pid
 	if err := waitHTTP(ctx, env.goChat.baseURL+"/readyz"); err != nil {
 		return nil, fmt.Errorf("the Go chat server did not start: %w", err)
+	}
+
+	if o.profileDir != "" {
+		// The load clients run in this process: their profile shows what the chat costs the
+		// (browser-like) clients, which share the machine with the servers here.
+		addr, err := pprofserver.Start(ctx, "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		env.profiled = append(env.profiled, profiled{name: "clients", addr: addr.String()})
 	}
 
 	if !o.skipBaseline {

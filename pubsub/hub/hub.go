@@ -113,7 +113,14 @@ func (h *Hub) Conn(id string) *Conn {
 
 // Conns returns every connection of the hub.
 func (h *Hub) Conns() []*Conn {
-	var all []*Conn
+	n := 0
+	for i := range shardCount {
+		s := &h.conns[i]
+		s.RLock()
+		n += len(s.m)
+		s.RUnlock()
+	}
+	all := make([]*Conn, 0, n+n/8) // one allocation, with room for a few connections more
 	for i := range shardCount {
 		s := &h.conns[i]
 		s.RLock()

@@ -86,13 +86,20 @@ var eventNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.\-]{0,127}$`)
 // DecodeInbound decodes and validates one text frame of a JSON subprotocol.
 func DecodeInbound(frame []byte) (*Inbound, error) {
 	var w wireInbound
-	dec := json.NewDecoder(bytes.NewReader(frame))
-	dec.UseNumber()
-	if err := dec.Decode(&w); err != nil {
+	// Unmarshal takes a valid frame without the Decoder's buffer (an allocation per frame);
+	// a frame it refuses is decoded again with the Decoder, whose errors tell a malformed
+	// object from data after a valid one.
+	if err := json.Unmarshal(frame, &w); err != nil {
+		w = wireInbound{}
+		dec := json.NewDecoder(bytes.NewReader(frame))
+		dec.UseNumber()
+		if err := dec.Decode(&w); err != nil {
+			return nil, &DecodeError{Err: fmt.Errorf("message is not a valid JSON object: %s", jsonErr(err))}
+		}
+		if dec.More() {
+			return nil, &DecodeError{Err: errors.New("message has data after the JSON object")}
+		}
 		return nil, &DecodeError{Err: fmt.Errorf("message is not a valid JSON object: %s", jsonErr(err))}
-	}
-	if dec.More() {
-		return nil, &DecodeError{Err: errors.New("message has data after the JSON object")}
 	}
 	in := &Inbound{Type: w.Type, NoEcho: w.NoEcho}
 	if w.AckID != nil {

@@ -6,12 +6,21 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // writePool writes queued frames to sockets with at most max goroutines: a broadcast to
 // 10,000 sockets queues 10,000 sockets here instead of starting 10,000 goroutines, and a
 // socket waiting in the queue gathers more frames for the same write. Workers start when
 // sockets are queued and end when the queue is empty. Each Transport has its own.
+//
+// A socket that has frames again within coalesce of its last write waits in deferred until
+// the next tick (at most coalesce later) and gathers the frames of that time for one write:
+// a socket gets at most about one write per coalesce. Each write to a loopback or LAN client
+// costs a system call here and a wake-up and a read at the client, so under many broadcasts a
+// second (thousands of chat messages a second to every user) the writes, not the messages,
+// are the cost; a socket with frames at most every coalesce (any chat a person types in) is
+// written at once, as before.
 type writePool struct {
 	mu      sync.Mutex
 	queue   []*Socket
@@ -19,7 +28,64 @@ type writePool struct {
 	workers int
 	max     int
 
-	handoffs atomic.Int64 // batches finished by Socket.finishBlocked (see Stats)
+	coalesce time.Duration
+	now      func() time.Duration // monotonic time since the pool started (tests replace it)
+	deferred []*Socket            // sockets waiting for the next tick (their writing is true)
+	spare    []*Socket            // the previous tick's deferred, reused
+	ticking  bool                 // a tick goroutine runs
+
+	handoffs  atomic.Int64 // batches finished by Socket.finishBlocked (see Stats)
+	deferrals atomic.Int64 // sockets that waited for a tick (see Stats)
+}
+
+func newWritePool(workers int, coalesce time.Duration) *writePool {
+	start := time.Now()
+	return &writePool{max: workers, coalesce: coalesce, now: func() time.Duration { return time.Since(start) }}
+}
+
+// notify queues a socket that has frames again: at once, or at the next tick when it was
+// written less than coalesce ago.
+func (p *writePool) notify(k *Socket) {
+	if p.coalesce > 0 {
+		if last := k.lastWrite.Load(); last != 0 && p.now()-time.Duration(last) < p.coalesce {
+			p.deferrals.Add(1)
+			p.mu.Lock()
+			p.deferred = append(p.deferred, k)
+			start := !p.ticking
+			p.ticking = true
+			p.mu.Unlock()
+			if start {
+				go p.tick()
+			}
+			return
+		}
+	}
+	p.push(k)
+}
+
+// tick moves the deferred sockets to the queue every coalesce until none is left.
+func (p *writePool) tick() {
+	t := time.NewTimer(p.coalesce)
+	defer t.Stop()
+	for range t.C {
+		p.mu.Lock()
+		due := p.deferred
+		if len(due) == 0 {
+			p.ticking = false
+			p.mu.Unlock()
+			return
+		}
+		p.deferred, p.spare = p.spare[:0], due
+		p.queue = append(p.queue, due...)
+		clear(due)
+		start := min(p.max-p.workers, len(p.queue)-p.head)
+		p.workers += start
+		p.mu.Unlock()
+		for range start {
+			go p.work()
+		}
+		t.Reset(p.coalesce)
+	}
 }
 
 func (p *writePool) push(k *Socket) {

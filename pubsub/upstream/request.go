@@ -140,7 +140,15 @@ func (d *Dispatcher) attempt(ctx context.Context, u *url.URL, ev *event) (*respo
 // uses.
 func (d *Dispatcher) setHeaders(h http.Header, ev *event) {
 	i := ev.info
-	set := func(k, v string) { h[k] = []string{v} }
+	// One backing array for the values of every header below (at most 16), instead of one
+	// allocation per header; each value gets a full slice of its own (capacity 1), so an
+	// append to one header never overwrites the next.
+	vals := make([]string, 0, 16)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
+	}
 	set(webpubsub.HeaderSpecVersion, specVersion)
 	set(webpubsub.HeaderType, ev.ceType)
 	set(webpubsub.HeaderSource, "/hubs/"+i.Hub+"/client/"+i.ConnectionID)
