@@ -175,7 +175,7 @@ func (k *Socket) pollEnded(c *hub.Conn, err error) {
 	sharedPoller().remove(k)
 	k.rd = frameReader{}
 	k.readEnded(c, err)
-	k.t.sockets.Add(-1)
+	k.t.socketEnded()
 }
 
 // Reading: every reader turn borrows a readScratch; a socket keeps its own buffer only for an

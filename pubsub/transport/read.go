@@ -25,7 +25,7 @@ const (
 // connection why. It is the reader of sockets the system cannot poll (see Socket.Start); it
 // holds a goroutine for the socket's whole life.
 func (k *Socket) readLoop(c *hub.Conn) {
-	defer k.t.sockets.Add(-1)
+	defer k.t.socketEnded()
 	ws := k.ws
 	idle := k.idle()
 	ws.SetReadLimit(protocol.MaxFrameBytes)
@@ -82,6 +82,7 @@ func (k *Socket) deliver(c *hub.Conn, binary bool, data []byte) bool {
 // readEnded closes the socket after its reader stopped with err and tells the connection why.
 func (k *Socket) readEnded(c *hub.Conn, err error) {
 	_ = k.ws.NetConn().Close()
+	k.gone.Store(true)
 	recoverable, reason := classifyReadError(err)
 	if errors.Is(err, websocket.ErrReadLimit) {
 		c.Close(protocol.CloseTooBig, reason) // the 1009 close frame has been sent

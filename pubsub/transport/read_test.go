@@ -384,3 +384,21 @@ func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 		t.Errorf("%d sockets are read, want %d", h.tr.Sockets(), n)
 	}
 }
+
+func TestClientThatGoesAwayEndsWithConnectionLost(t *testing.T) {
+	t.Parallel()
+	h := newReadHarness(t, time.Minute)
+	ws, _ := h.dial(t)
+	// Half a frame, then the TCP connection ends without a close frame.
+	writeRaw(t, ws, clientFrame(opText, true, 0, true, []byte("half"))[:4])
+	_ = ws.NetConn().Close()
+	if got := h.closeReason(t); got != ReasonConnectionLost {
+		t.Errorf("the connection ended with %q, want %q", got, ReasonConnectionLost)
+	}
+	ws2, _ := h.dial(t)
+	_ = ws2.NetConn().Close()
+	if got := h.closeReason(t); got != ReasonConnectionLost {
+		t.Errorf("the connection ended with %q, want %q", got, ReasonConnectionLost)
+	}
+	waitFor(t, "the readers to stop", func() bool { return h.tr.Sockets() == 0 })
+}

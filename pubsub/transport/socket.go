@@ -30,6 +30,7 @@ type Socket struct {
 	writing  atomic.Bool // the socket is in the writer pool's queue or being written
 	wmu      sync.Mutex  // held while a batch or a control frame is on its way to the socket
 	closeReq atomic.Pointer[closeRequest]
+	gone     atomic.Bool // the reader has ended and closed the socket
 
 	// Reader state, used by one reader at a time.
 	limit bucket      // the data-frame rate limit
@@ -54,7 +55,7 @@ func (k *Socket) Attach(c *hub.Conn) { k.conn.Store(c) }
 // Handler, and the connection learns why the socket ended.
 func (k *Socket) Start() {
 	c := k.conn.Load()
-	k.t.sockets.Add(1)
+	k.t.rel.opened(k.t.sockets.Add(1))
 	k.limit = newBucket(k.t.cfg.MessageRate, k.t.cfg.MessageBurst)
 	if !k.startPolled(c) {
 		go k.readLoop(c)
@@ -79,6 +80,9 @@ func (k *Socket) Notify() {
 func (k *Socket) Close(code int, reason string) {
 	if !k.closeReq.CompareAndSwap(nil, &closeRequest{code: code, reason: reason}) {
 		return
+	}
+	if k.gone.Load() {
+		return // nothing can be written, and timers would keep the socket's memory for a while
 	}
 	time.AfterFunc(k.t.cfg.WriteTimeout, k.closeNet)
 	k.Notify()

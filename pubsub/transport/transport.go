@@ -64,6 +64,7 @@ type Transport struct {
 	upgrader websocket.Upgrader
 	pool     *writePool
 	sockets  atomic.Int64 // started sockets whose reader has not ended
+	rel      *releaser    // gives the memory of closed sockets back to the system
 }
 
 // New returns a Transport with its own writer pool (whose workers start on demand).
@@ -72,7 +73,7 @@ func New(cfg Config) *Transport {
 		cfg.Writers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	cfg.MessageBurst = max(cfg.MessageBurst, 1)
-	return &Transport{
+	t := &Transport{
 		cfg: cfg,
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
@@ -83,7 +84,12 @@ func New(cfg Config) *Transport {
 		},
 		pool: &writePool{max: cfg.Writers},
 	}
+	t.rel = newReleaser(t.sockets.Load)
+	return t
 }
+
+// socketEnded counts a socket whose reader has ended.
+func (t *Transport) socketEnded() { t.rel.closed(t.sockets.Add(-1)) }
 
 // IsUpgrade reports whether r asks for a WebSocket.
 func IsUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
