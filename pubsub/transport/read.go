@@ -76,6 +76,7 @@ func (k *Socket) deliver(c *hub.Conn, binary bool, data []byte) bool {
 		return false // read until the socket ends, as above
 	}
 	k.t.cfg.Handler.Frame(c, binary, data)
+	k.touch() // the idle time of a polled socket starts again (readLoop sets its deadline)
 	return true
 }
 

@@ -295,22 +295,29 @@ func TestSilentSocketEndsWithPingTimeoutAndPongsKeepItAlive(t *testing.T) {
 	const keepAlive = 100 * time.Millisecond // a socket may be silent for 300 ms
 	h := newReadHarness(t, keepAlive)
 
-	// A client that answers with pongs stays for many idle periods.
-	alive, _ := h.dial(t)
-	for range 20 {
-		if err := alive.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second)); err != nil {
-			t.Fatal(err)
+	// A client that answers with pongs, or one that sends messages, stays for many idle
+	// periods, and is closed once it falls silent.
+	for _, send := range []func(*websocket.Conn) error{
+		func(ws *websocket.Conn) error {
+			return ws.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+		},
+		func(ws *websocket.Conn) error { return ws.WriteMessage(websocket.TextMessage, []byte("hi")) },
+	} {
+		alive, _ := h.dial(t)
+		for range 20 {
+			if err := send(alive); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(keepAlive / 2)
 		}
-		time.Sleep(keepAlive / 2)
-	}
-	select {
-	case r := <-h.closed:
-		t.Fatalf("a client sending pongs was closed (%s)", r)
-	default:
-	}
-	// ... and is closed once it falls silent.
-	if got := h.closeReason(t); got != protocol.ReasonPingTimeout {
-		t.Errorf("the silent connection ended with %q, want %q", got, protocol.ReasonPingTimeout)
+		select {
+		case r := <-h.closed:
+			t.Fatalf("a client that was not silent was closed (%s)", r)
+		default:
+		}
+		if got := h.closeReason(t); got != protocol.ReasonPingTimeout {
+			t.Errorf("the silent connection ended with %q, want %q", got, protocol.ReasonPingTimeout)
+		}
 	}
 
 	// A client that never sends anything is closed, and so is one that sends pings only
