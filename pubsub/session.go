@@ -26,8 +26,9 @@ func (h socketHandler) Frame(c *hub.Conn, binary bool, data []byte) { h.s.handle
 // FramesSent implements transport.Handler.
 func (h socketHandler) FramesSent(n int) { h.s.metrics.messagesOut.Add(float64(n)) }
 
-// handleFrame acts on one client frame. It runs on the connection's reader goroutine, so the
-// frames of one connection are handled, and reach the event handler, in order.
+// handleFrame acts on one client frame. It runs on the connection's reader (one goroutine at a
+// time per connection), so the frames of one connection are handled, and reach the event
+// handler, in order.
 func (s *Server) handleFrame(c *hub.Conn, binary bool, data []byte) {
 	if c.Closed() {
 		// The service has closed the connection while its socket was still being read:

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -239,12 +238,16 @@ func rss(pid int) (int64, error) {
 }
 
 // parseRSS returns the VmRSS line of a /proc/<pid>/status text in bytes.
-func parseRSS(status string) (int64, error) {
+func parseRSS(status string) (int64, error) { return parseStatusKB(status, "VmRSS") }
+
+// parseStatusKB returns a field in kB (VmRSS, RssAnon, ...) of a /proc/<pid>/status text in
+// bytes.
+func parseStatusKB(status, field string) (int64, error) {
 	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			f := strings.Fields(v)
 			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("unexpected VmRSS line %q", line)
+				return 0, fmt.Errorf("unexpected %s line %q", field, line)
 			}
 			kb, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil {
@@ -253,7 +256,7 @@ func parseRSS(status string) (int64, error) {
 			return kb << 10, nil
 		}
 	}
-	return 0, errors.New("no VmRSS line in the process status")
+	return 0, fmt.Errorf("no %s line in the process status", field)
 }
 
 // chathubPeer starts the PubSub service for one turn; its clients connect with a token and

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -137,6 +138,17 @@ func TestParseRSS(t *testing.T) {
 		if _, err := parseRSS(bad); err == nil {
 			t.Errorf("parseRSS(%q) gave no error", bad)
 		}
+	}
+}
+
+func TestParseStatusKBReadsTheNamedField(t *testing.T) {
+	status := "VmRSS:\t   12345 kB\nRssAnon:\t    2000 kB\nRssFile:\t   10345 kB\n"
+	got, err := parseStatusKB(status, "RssAnon")
+	if err != nil || got != 2000<<10 {
+		t.Errorf("parseStatusKB(RssAnon) = %d, %v; want %d", got, err, 2000<<10)
+	}
+	if _, err := parseStatusKB(status, "RssShmem"); err == nil || !strings.Contains(err.Error(), "RssShmem") {
+		t.Errorf("a missing field gave %v, want an error naming it", err)
 	}
 }
 

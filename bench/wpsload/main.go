@@ -77,7 +77,7 @@ func main() {
 	flag.DurationVar(&c.eventsDuration, "events-duration", 5*time.Second, "length of the user-event scenario (max 60s)")
 	flag.IntVar(&c.runs, "runs", 3, "runs of each fan-out scenario (the table adds their median)")
 	flag.IntVar(&c.pollers, "pollers", 2, "epoll loops reading the client connections")
-	flag.StringVar(&c.scenarios, "scenarios", "group,all,events,compare", "scenarios to run: group, all, events (each after the idle-memory one), compare (the PubSub service, Centrifugo and wsfloor)")
+	flag.StringVar(&c.scenarios, "scenarios", "group,all,events,compare", "scenarios to run: idle (the idle-memory one alone), group, all, events (each after the idle-memory one), compare (the PubSub service, Centrifugo and wsfloor)")
 	flag.DurationVar(&c.pollInterval, "poll-interval", time.Millisecond, "client epoll loops poll this often instead of blocking (0: block in epoll_wait)")
 	flag.StringVar(&c.compare.centrifugo, "centrifugo", "bin/centrifugo-v6.9.1", "path of the centrifugo binary for the comparison (make centrifugo)")
 	flag.StringVar(&c.compare.floor, "floor", "bin/wsfloor", "path of the wsfloor binary for the comparison (go build ./bench/wsfloor)")
@@ -85,7 +85,7 @@ func main() {
 	flag.IntVar(&c.compare.sends, "compare-sends", 50, "broadcasts to every connection per server and round in the comparison")
 	flag.Float64Var(&c.compare.rate, "compare-rate", 10, "broadcasts per second in the comparison (0: back to back, each after the previous one returned)")
 	flag.IntVar(&c.compare.payload, "compare-payload", 100, "bytes of the comparison's JSON payload (at least 32)")
-	flag.StringVar(&c.profileDir, "profile-dir", "", "write CPU and allocation profiles of the PubSub service during the first run of each fan-out scenario to this directory and print their heads (off when empty)")
+	flag.StringVar(&c.profileDir, "profile-dir", "", "write CPU and allocation profiles of the PubSub service during the first run of each fan-out scenario, and its heap profile with the idle connections, to this directory and print their heads (off when empty)")
 	flag.IntVar(&c.profileTop, "profile-top", 10, "entries of each profile's 'go tool pprof -top' to print")
 	flag.IntVar(&c.replicas, "replicas", 3, "after the single-replica scenarios, run the idle-memory, group and all scenarios again with this many `chathub pubsub --nats-url` replicas sharing the hub through a nats-server in this process, the connections spread over them and the REST sends to the first (the overhead of the NATS hop, not capacity); 1: off")
 	flag.Parse()
@@ -105,8 +105,8 @@ func run(c config) error {
 	}
 	scenarios := strings.Split(c.scenarios, ",")
 	for _, s := range scenarios {
-		if !slices.Contains([]string{"group", "all", "events", "compare"}, s) {
-			return fmt.Errorf("unknown scenario %q in --scenarios (group, all, events, compare)", s)
+		if !slices.Contains([]string{"idle", "group", "all", "events", "compare"}, s) {
+			return fmt.Errorf("unknown scenario %q in --scenarios (idle, group, all, events, compare)", s)
 		}
 	}
 	if c.compare.rounds < 1 || c.compare.sends < 1 || c.compare.sends > 1000 || c.compare.payload < 32 || c.compare.payload > 4096 || c.compare.rate < 0 {
@@ -196,6 +196,11 @@ func runService(c config, scenarios []string, hub, key, handlerURL string, repli
 	svc := svcs
 
 	var rows []row
+	if pprofAddr != "" {
+		if err := printHeapProfile(pprofAddr, c.profileDir, "start", "before the connections open", c.profileTop); err != nil {
+			return "", err
+		}
+	}
 	base, err := svc.memory()
 	if err != nil {
 		return "", err
@@ -213,6 +218,11 @@ func runService(c config, scenarios []string, hub, key, handlerURL string, repli
 	rows = append(rows, memoryRow(c.conns, base, after))
 	if replicas > 1 {
 		rows[0].name += fmt.Sprintf(" over %d replicas (their sum)", replicas)
+	}
+	if pprofAddr != "" {
+		if err := printHeapProfile(pprofAddr, c.profileDir, "idle", "with the idle connections", c.profileTop); err != nil {
+			return "", err
+		}
 	}
 
 	for _, sc := range []struct {
@@ -251,6 +261,16 @@ func runService(c config, scenarios []string, hub, key, handlerURL string, repli
 		}
 	}
 	fleet.close()
+	closed, err := memoryAfterClose(svc, base)
+	if err != nil {
+		return "", err
+	}
+	rows = append(rows, closed)
+	if pprofAddr != "" {
+		if err := printHeapProfile(pprofAddr, c.profileDir, "closed", "after the connections closed", c.profileTop); err != nil {
+			return "", err
+		}
+	}
 
 	if slices.Contains(scenarios, "events") && replicas == 1 {
 		ev, err := userEvents(rest, c.eventClients, c.eventsDuration, c.payload)
@@ -262,6 +282,64 @@ func runService(c config, scenarios []string, hub, key, handlerURL string, repli
 	return formatTable(rows) + fmt.Sprintf("\nThe PubSub service ran with --rate-limit %s: no per-connection message limit (default %d/s, burst %d).\n",
 		serviceRateLimit, pubsub.DefaultRateLimit, pubsub.DefaultRateBurst), nil
 }
+
+// printHeapProfile writes the heap profile of the service (after a garbage collection) and
+// prints its head by bytes in use, with the goroutine count.
+func printHeapProfile(addr, dir, name, when string, top int) error {
+	file := filepath.Join(dir, "pubsub-"+name+"-heap.pb.gz")
+	if err := profiling.Fetch(context.Background(), "http://"+addr+"/debug/pprof/heap?gc=1", file); err != nil {
+		return fmt.Errorf("profiling: %w", err)
+	}
+	head, err := profiling.Top(file, top, "-sample_index=inuse_space")
+	if err != nil {
+		return err
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+	fmt.Fprintf(os.Stderr, "wpsload: heap in use of the PubSub service %s (%s); %s\n%s\n", when, file, strings.TrimSpace(line), head)
+	return nil
+}
+
+// memoryAfterClose waits (at most 60 s) for the service's RSS to come back within 10 % of
+// base after every connection closed, and reports where it got to, with its anonymous part:
+// the pages of the binary that the connections' code paths touched stay in the RSS (the
+// kernel drops them only under memory pressure), so the anonymous part is the one the service
+// can give back. It reads only /proc while it waits: a /metrics request every second would
+// leave garbage in the service to measure.
+func memoryAfterClose(svc interface{ memory() (memStats, error) }, base memStats) (row, error) {
+	start := time.Now()
+	for {
+		time.Sleep(time.Second)
+		m, err := svc.memory()
+		if err != nil {
+			return row{}, err
+		}
+		if float64(m.rss) <= 1.1*float64(base.rss) || time.Since(start) > time.Minute {
+			break
+		}
+	}
+	waited := time.Since(start)
+	m, err := svc.memory()
+	if err != nil {
+		return row{}, err
+	}
+	return row{
+		name: "Memory after the connections close",
+		rate: fmt.Sprintf("%.1f MiB RSS (%+.1f %% of the %.1f MiB before they opened), anonymous %.1f MiB (%+.1f %% of %.1f MiB)",
+			mib(m.rss), percent(m.rss, base.rss), mib(base.rss), mib(m.rssAnon), percent(m.rssAnon, base.rssAnon), mib(base.rssAnon)),
+		detail: fmt.Sprintf("service processes, %.0f s after the clients closed; Go heap+stacks %.1f MiB (%.1f MiB before)",
+			waited.Seconds(), mib(m.heapStacks), mib(base.heapStacks)),
+	}, nil
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// percent is how much larger than base n is, in percent.
+func percent(n, base int64) float64 { return 100 * float64(n-base) / float64(base) }
 
 // printProfiles waits for a capture and prints the heads of its CPU and allocation
 // profiles to stderr.
@@ -367,7 +445,9 @@ func (s *service) stop() {
 // memStats is the service's memory at one moment.
 type memStats struct {
 	rss        int64 // from /proc/<pid>/status
+	rssAnon    int64 // its anonymous part (the rest are pages of the binary and other files)
 	heapStacks int64 // Go heap in use + goroutine stacks, from /metrics
+	stacks     int64 // goroutine stacks alone
 }
 
 // services are the replicas of one run: their memory and CPU time are summed.
@@ -387,7 +467,9 @@ func (ss services) memory() (memStats, error) {
 			return sum, err
 		}
 		sum.rss += m.rss
+		sum.rssAnon += m.rssAnon
 		sum.heapStacks += m.heapStacks
+		sum.stacks += m.stacks
 	}
 	return sum, nil
 }
@@ -419,7 +501,14 @@ func startNATS() (*natsserver.Server, error) {
 func (s *service) memory() (memStats, error) {
 	var m memStats
 	var err error
-	if m.rss, err = rss(s.cmd.Process.Pid); err != nil {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return m, err
+	}
+	if m.rss, err = parseRSS(string(status)); err != nil {
+		return m, err
+	}
+	if m.rssAnon, err = parseStatusKB(string(status), "RssAnon"); err != nil {
 		return m, err
 	}
 	resp, err := http.Get(s.cs.Endpoint.String() + "/metrics")
@@ -437,6 +526,9 @@ func (s *service) memory() (memStats, error) {
 					return m, fmt.Errorf("parsing the metric %q: %w", line, err)
 				}
 				m.heapStacks += int64(v)
+				if strings.HasPrefix(name, "go_memstats_stack") {
+					m.stacks = int64(v)
+				}
 			}
 		}
 	}

@@ -43,9 +43,10 @@ func medianRow(runs []row) row {
 func memoryRow(n int, before, after memStats) row {
 	rss := float64(after.rss-before.rss) / float64(n) / 1024
 	heap := float64(after.heapStacks-before.heapStacks) / float64(n) / 1024
+	stacks := float64(after.stacks-before.stacks) / float64(n) / 1024
 	return row{
 		name:   fmt.Sprintf("Memory per idle connection (%s connections)", thousands(n)),
-		rate:   fmt.Sprintf("%.1f KiB RSS, %.1f KiB Go heap+stacks", rss, heap),
+		rate:   fmt.Sprintf("%.1f KiB RSS, %.1f KiB Go heap+stacks (%.1f KiB stacks)", rss, heap, stacks),
 		detail: "service process, after 3 s idle",
 	}
 }

@@ -21,11 +21,13 @@ const (
 	ReasonConnectionLost = "ConnectionLost"
 )
 
-// readLoop reads client frames until the socket ends, then tells the connection why.
+// readLoop reads client frames with gorilla/websocket until the socket ends, then tells the
+// connection why. It is the reader of sockets the system cannot poll (see Socket.Start); it
+// holds a goroutine for the socket's whole life.
 func (k *Socket) readLoop(c *hub.Conn) {
-	defer k.t.sockets.Add(-1)
+	defer k.t.socketEnded()
 	ws := k.ws
-	idle := 3 * k.t.cfg.KeepAlive
+	idle := k.idle()
 	ws.SetReadLimit(protocol.MaxFrameBytes)
 	_ = ws.SetReadDeadline(time.Now().Add(idle))
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(idle)) })
@@ -38,8 +40,6 @@ func (k *Socket) readLoop(c *hub.Conn) {
 		k.controlReply(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
 		return nil
 	})
-	handler := k.t.cfg.Handler
-	limit := newBucket(k.t.cfg.MessageRate, k.t.cfg.MessageBurst)
 	var err error
 	for {
 		var mt int
@@ -52,22 +52,41 @@ func (k *Socket) readLoop(c *hub.Conn) {
 		if data, err = io.ReadAll(r); err != nil {
 			break
 		}
-		if k.closeReq.Load() != nil {
-			// The service has closed the connection (or a recovered socket replaced this
-			// one): the socket is read until it ends, but its frames go nowhere.
-			continue
+		if k.deliver(c, mt == websocket.BinaryMessage, data) {
+			_ = ws.SetReadDeadline(time.Now().Add(idle))
 		}
-		if !limit.take(time.Now()) {
-			c.Close(protocol.ClosePolicy, protocol.ReasonRateLimited)
-			continue // read until the socket ends, as above
-		}
-		handler.Frame(c, mt == websocket.BinaryMessage, data)
-		_ = ws.SetReadDeadline(time.Now().Add(idle))
 	}
-	_ = ws.NetConn().Close()
+	k.readEnded(c, err)
+}
+
+// idle is how long a socket may stay silent: three keep-alive intervals.
+func (k *Socket) idle() time.Duration { return 3 * k.t.cfg.KeepAlive }
+
+// deliver hands one client data message to the Handler unless the connection is closing or
+// the message breaks the rate limit (which closes the connection). It reports whether the
+// Handler got it; only such messages (and pongs) keep the socket alive.
+func (k *Socket) deliver(c *hub.Conn, binary bool, data []byte) bool {
+	if k.closeReq.Load() != nil {
+		// The service has closed the connection (or a recovered socket replaced this one):
+		// the socket is read until it ends, but its frames go nowhere.
+		return false
+	}
+	if !k.limit.take(time.Now()) {
+		c.Close(protocol.ClosePolicy, protocol.ReasonRateLimited)
+		return false // read until the socket ends, as above
+	}
+	k.t.cfg.Handler.Frame(c, binary, data)
+	k.touch() // the idle time of a polled socket starts again (readLoop sets its deadline)
+	return true
+}
+
+// readEnded closes the socket after its reader stopped with err and tells the connection why.
+func (k *Socket) readEnded(c *hub.Conn, err error) {
+	_ = k.ws.NetConn().Close()
+	k.gone.Store(true)
 	recoverable, reason := classifyReadError(err)
 	if errors.Is(err, websocket.ErrReadLimit) {
-		c.Close(protocol.CloseTooBig, reason) // gorilla has already sent the 1009 close frame
+		c.Close(protocol.CloseTooBig, reason) // the 1009 close frame has been sent
 		return
 	}
 	c.SocketGone(k, recoverable, reason)
@@ -102,7 +121,7 @@ func classifyReadError(err error) (recoverable bool, reason string) {
 	return true, ReasonConnectionLost
 }
 
-// bucket limits one socket's data frames. It is used by the socket's reader goroutine only.
+// bucket limits one socket's data frames. It is used by the socket's reader only.
 type bucket struct {
 	rate, burst float64 // rate 0 => no limit
 	b           tokenbucket.Bucket

@@ -15,9 +15,11 @@ import (
 	"github.com/chathub/chathub/pubsub/protocol"
 )
 
-// Socket is the WebSocket side of one connection; it is the connection's hub.Transport. It has
-// one reader goroutine; its queued frames are written by the Transport's writer pool, so an
-// idle connection costs one goroutine and a busy one no goroutine of its own.
+// Socket is the WebSocket side of one connection; it is the connection's hub.Transport. Its
+// client frames are read by a goroutine that runs only while the socket has bytes to read
+// (poll_linux.go; elsewhere, and for sockets without a descriptor, by a goroutine for its whole
+// life, readLoop); its queued frames are written by the Transport's writer pool. So on Linux
+// an idle connection costs no goroutine, and a busy one only while it has bytes to read.
 type Socket struct {
 	t    *Transport
 	ws   *websocket.Conn
@@ -31,6 +33,12 @@ type Socket struct {
 	lastWrite atomic.Int64
 	wmu       sync.Mutex // held while a batch or a control frame is on its way to the socket
 	closeReq  atomic.Pointer[closeRequest]
+	gone      atomic.Bool // the reader has ended and closed the socket
+
+	// Reader state, used by one reader at a time.
+	limit bucket      // the data-frame rate limit
+	rd    frameReader // frames not yet complete (polled sockets)
+	ps    pollState   // polled sockets: reader scheduling and idle deadline
 }
 
 type closeRequest struct {
@@ -50,8 +58,11 @@ func (k *Socket) Attach(c *hub.Conn) { k.conn.Store(c) }
 // Handler, and the connection learns why the socket ended.
 func (k *Socket) Start() {
 	c := k.conn.Load()
-	k.t.sockets.Add(1)
-	go k.readLoop(c)
+	k.t.rel.opened(k.t.sockets.Add(1))
+	k.limit = newBucket(k.t.cfg.MessageRate, k.t.cfg.MessageBurst)
+	if !k.startPolled(c) {
+		go k.readLoop(c)
+	}
 }
 
 // Refuse ends a socket that was never started with a close frame of this code and reason.
@@ -73,7 +84,10 @@ func (k *Socket) Close(code int, reason string) {
 	if !k.closeReq.CompareAndSwap(nil, &closeRequest{code: code, reason: reason}) {
 		return
 	}
-	time.AfterFunc(k.t.cfg.WriteTimeout, func() { _ = k.ws.NetConn().Close() })
+	if k.gone.Load() {
+		return // nothing can be written, and timers would keep the socket's memory for a while
+	}
+	time.AfterFunc(k.t.cfg.WriteTimeout, k.closeNet)
 	k.Notify()
 }
 
@@ -95,8 +109,8 @@ func (k *Socket) flush(w *writeScratch) {
 			case errors.Is(err, errHandedOff):
 				return // a goroutine of its own finishes the batch and brings the socket back
 			case err != nil:
-				_ = k.ws.NetConn().Close() // the reader sees the error and ends the connection
-				return                     // writing stays true: no writer ever starts again
+				k.closeNet() // the reader sees the error and ends the connection
+				return       // writing stays true: no writer ever starts again
 			}
 			c.Recycle(frames)
 			if turn+1 >= maxBatchesPerTurn {
@@ -201,7 +215,7 @@ func (k *Socket) finishBlocked(rest net.Buffers, c *hub.Conn, frames []hub.Frame
 	}
 	k.wmu.Unlock()
 	if k.written(len(frames), err) != nil {
-		_ = nc.Close() // the reader sees the error and ends the connection; writing stays true
+		k.closeNet() // the reader sees the error and ends the connection; writing stays true
 		return
 	}
 	c.Recycle(frames)
@@ -223,5 +237,11 @@ func (k *Socket) writeClose(cr *closeRequest) {
 		reason = reason[:120]
 	}
 	_ = k.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(cr.code, reason), deadline)
-	time.AfterFunc(time.Second, func() { _ = k.ws.NetConn().Close() })
+	time.AfterFunc(time.Second, k.closeNet)
+}
+
+// closeNet closes the network connection; the reader meets the error and ends the connection.
+func (k *Socket) closeNet() {
+	_ = k.ws.NetConn().Close()
+	k.wake()
 }

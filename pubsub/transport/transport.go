@@ -1,8 +1,9 @@
 // Copyright 2026 The ChatHub Authors. SPDX-License-Identifier: Apache-2.0
 
 // Package transport is the WebSocket side of the PubSub service's client connections: the
-// HTTP upgrade, one reader goroutine per socket with its control frames (ping, pong and close
-// replies), and a writer pool that writes each socket's queued frames in batches, with one
+// HTTP upgrade, the reading of client frames with their control frames (ping, pong and close
+// replies; on Linux through one epoll instance, with a goroutine per socket only while it has
+// bytes to read), and a writer pool that writes each socket's queued frames in batches, with one
 // vectored write per batch.
 //
 // It knows connections only through pubsub/hub (the send queue it drains, the connection it
@@ -27,8 +28,9 @@ import (
 // Handler is what a Transport calls back into: the service's handling of client frames and
 // its count of frames sent.
 type Handler interface {
-	// Frame acts on one data frame of c's client. It runs on the socket's reader goroutine,
-	// so the frames of one socket are handled in order, one at a time.
+	// Frame acts on one data message of c's client. It runs on the socket's reader (one
+	// goroutine at a time per socket), so the messages of one socket are handled in order,
+	// one at a time; data is the Handler's to keep.
 	Frame(c *hub.Conn, binary bool, data []byte)
 	// FramesSent reports n frames written to a client socket.
 	FramesSent(n int)
@@ -73,7 +75,8 @@ type Transport struct {
 	cfg      Config
 	upgrader websocket.Upgrader
 	pool     *writePool
-	sockets  atomic.Int64 // live reader goroutines
+	sockets  atomic.Int64 // started sockets whose reader has not ended
+	rel      *releaser    // gives the memory of closed sockets back to the system
 }
 
 // New returns a Transport with its own writer pool (whose workers start on demand).
@@ -88,18 +91,23 @@ func New(cfg Config) *Transport {
 	case cfg.WriteCoalesce < 0:
 		cfg.WriteCoalesce = 0
 	}
-	return &Transport{
+	t := &Transport{
 		cfg: cfg,
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			ReadBufferSize:   512,
+			ReadBufferSize:   gorillaReadBuffer,
 			WriteBufferSize:  4096,
 			WriteBufferPool:  &sync.Pool{},
 			CheckOrigin:      func(*http.Request) bool { return true }, // clients authenticate with tokens
 		},
 		pool: newWritePool(cfg.Writers, cfg.WriteCoalesce),
 	}
+	t.rel = newReleaser(t.sockets.Load)
+	return t
 }
+
+// socketEnded counts a socket whose reader has ended.
+func (t *Transport) socketEnded() { t.rel.closed(t.sockets.Add(-1)) }
 
 // IsUpgrade reports whether r asks for a WebSocket.
 func IsUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }

@@ -48,6 +48,9 @@ func (c *Capture) Wait() error {
 	return errors.Join(<-c.done, <-c.done)
 }
 
+// Fetch writes the profile served at u (an instant one, such as the heap's) to file.
+func Fetch(ctx context.Context, u, file string) error { return fetch(ctx, u, file, 0) }
+
 func fetch(ctx context.Context, u, file string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
