@@ -22,6 +22,7 @@ import (
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/internal/cli"
+	"github.com/chathub/chathub/internal/testnats"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -62,16 +63,8 @@ func TestManagedNATSRunsWithTheOperatorsConfiguration(t *testing.T) {
 		t.Errorf("configuration: server %q, cluster %q, %d routes", opts.ServerName, opts.Cluster.Name, len(opts.Routes))
 	}
 	opts.Host, opts.Port, opts.HTTPPort, opts.Cluster.Port, opts.Routes = "127.0.0.1", -1, 0, 0, nil
-	opts.PidFile, opts.NoLog, opts.NoSigs = "", true, true
-	natsSrv, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go natsSrv.Start()
-	if !natsSrv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server is not ready")
-	}
-	t.Cleanup(natsSrv.Shutdown)
+	opts.PidFile = ""
+	natsSrv := testnats.Start(t, opts)
 	toLocalNATS := func(flag, value string) string {
 		if flag == "--nats-url" {
 			return natsSrv.ClientURL()

@@ -21,6 +21,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/chathub/chathub/internal/testnats"
 	"github.com/chathub/chathub/pubsub/cluster"
 	"github.com/chathub/chathub/pubsub/protocol"
 	"github.com/chathub/chathub/webpubsub"
@@ -29,20 +30,11 @@ import (
 // startNATS runs a nats-server in the test process on port (-1: a free one).
 func startNATS(t testing.TB, port int, mutate func(*natsserver.Options)) *natsserver.Server {
 	t.Helper()
-	opts := &natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true}
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: port}
 	if mutate != nil {
 		mutate(opts)
 	}
-	ns, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatalf("starting nats-server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server is not ready after 10 s")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
+	return testnats.Start(t, opts)
 }
 
 // newReplicas starts n services sharing their hubs through the NATS server at url and waits

@@ -14,20 +14,13 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/chathub/chathub/internal/testnats"
 )
 
 func startNATS(t *testing.T) *natsserver.Server {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server is not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
+	return testnats.Start(t, nil)
 }
 
 // recorder is a Handler that records the Ops it applies and answers Found for Key "mine".

@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
-
 	"github.com/chathub/chathub/internal/proc"
+	"github.com/chathub/chathub/internal/testnats"
 )
 
 // replicaCount is how many `chathub pubsub` processes share the hubs in the replica tests.
@@ -27,15 +26,7 @@ const replicaCount = 3
 // proxy's endpoint, which the replicas advertise.
 func startReplicas(t *testing.T) *service {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server is not ready after 10 s")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := testnats.Start(t, nil)
 	p := startProxy(t)
 	var svc *service
 	for range replicaCount {

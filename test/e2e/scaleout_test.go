@@ -45,22 +45,7 @@ spec:
 func TestScaleOutEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	removeNamespaces(t, nsScale)
-	t.Cleanup(func() {
-		if t.Failed() {
-			diagnose(t, nsScale)
-			out, err := kubectl(context.Background(), "", "-n", nsScale, "get", "wpss,statefulsets,pdb", "-o", "yaml")
-			t.Logf("==== instance, NATS, budgets ====\n%s %v", out, err)
-			out, err = kubectl(context.Background(), "", "-n", nsScale, "logs", "-l", "app.kubernetes.io/instance="+bigInstance,
-				"--all-containers", "--prefix", "--tail=80", "--max-log-requests=10")
-			t.Logf("==== instance and NATS logs ====\n%s %v", out, err)
-		}
-		if exists(context.Background(), "", "namespace/"+nsScale) {
-			if _, err := kubectl(context.Background(), "", "-n", nsScale, "delete", "chathubs", "--all", "--timeout=60s"); err != nil {
-				t.Logf("deleting the ChatHubs of %s: %v", nsScale, err)
-			}
-		}
-		removeNamespaces(t, nsScale)
-	})
+	t.Cleanup(func() { removeInstanceNamespace(t, nsScale, bigInstance) })
 	installOperator(t)
 
 	must(t)(kubectl(ctx, "", "create", "namespace", nsScale))

@@ -54,24 +54,7 @@ spec:
 func TestSharedServiceEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	removeNamespaces(t, nsShared)
-	t.Cleanup(func() {
-		if t.Failed() {
-			diagnose(t, nsShared)
-			out, err := kubectl(context.Background(), "", "-n", nsShared, "get", "wpss", "-o", "yaml")
-			t.Logf("==== instances ====\n%s %v", out, err)
-			out, err = kubectl(context.Background(), "", "-n", nsShared, "logs", "-l", "app.kubernetes.io/instance="+instance, "--tail=100")
-			t.Logf("==== instance logs ====\n%s %v", out, err)
-		}
-		// The ChatHubs go first, while the instance can still remove their
-		// handlers: a namespace deletion removes the instance at the same time
-		// and holds each ChatHub's finalizer for the operator's delete timeout.
-		if exists(context.Background(), "", "namespace/"+nsShared) {
-			if _, err := kubectl(context.Background(), "", "-n", nsShared, "delete", "chathubs", "--all", "--timeout=60s"); err != nil {
-				t.Logf("deleting the ChatHubs of %s: %v", nsShared, err)
-			}
-		}
-		removeNamespaces(t, nsShared)
-	})
+	t.Cleanup(func() { removeInstanceNamespace(t, nsShared, instance) })
 	installOperator(t)
 
 	must(t)(kubectl(ctx, "", "create", "namespace", nsShared))
@@ -274,4 +257,28 @@ func checkNoCrossing(t *testing.T, users map[string][2]*wsUser) {
 			}
 		}
 	}
+}
+
+// removeInstanceNamespace removes a namespace with a WebPubSubService and
+// its ChatHubs, after printing what explains a failure (diagnose, the
+// instances and their NATS, the instance's pods' logs).
+func removeInstanceNamespace(t *testing.T, ns, instance string) {
+	ctx := context.Background()
+	if t.Failed() {
+		diagnose(t, ns)
+		out, err := kubectl(ctx, "", "-n", ns, "get", "wpss,statefulsets,pdb", "-o", "yaml")
+		t.Logf("==== instances, NATS, budgets ====\n%s %v", out, err)
+		out, err = kubectl(ctx, "", "-n", ns, "logs", "-l", "app.kubernetes.io/instance="+instance,
+			"--all-containers", "--prefix", "--tail=100", "--max-log-requests=10")
+		t.Logf("==== instance and NATS logs ====\n%s %v", out, err)
+	}
+	// The ChatHubs go first, while the instance can still remove their
+	// handlers: a namespace deletion removes the instance at the same time
+	// and holds each ChatHub's finalizer for the operator's delete timeout.
+	if exists(ctx, "", "namespace/"+ns) {
+		if _, err := kubectl(ctx, "", "-n", ns, "delete", "chathubs", "--all", "--timeout=60s"); err != nil {
+			t.Logf("deleting the ChatHubs of %s: %v", ns, err)
+		}
+	}
+	removeNamespaces(t, ns)
 }
