@@ -76,7 +76,7 @@ func TestDashboard(t *testing.T) {
 			exprs[p.Title] = append(exprs[p.Title], tg.Expr)
 		}
 	}
-	for _, title := range []string{"Connections", "Messages/s", "Delivery latency", "Upstream failures", "Reconcile errors"} {
+	for _, title := range []string{"Connections", "Messages/s", "Delivery latency", "Upstream failures", "Reconcile errors", "NATS hop", "NATS lag"} {
 		if len(exprs[title]) == 0 {
 			t.Errorf("the dashboard has no panel %q with a query (panels: %v)", title, mapsKeys(exprs))
 		}
