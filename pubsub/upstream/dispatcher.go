@@ -338,7 +338,8 @@ func (d *Dispatcher) QueueUserEvent(ctx context.Context, info ConnectionInfo, na
 }
 
 // Wait waits for the handler's answer to the event, or for the end of the context given to
-// QueueUserEvent. A handler's non-success answer is a *RejectError.
+// QueueUserEvent. A handler's non-success answer is a *RejectError. When nothing was queued
+// ahead of the event, Wait delivers it itself; call it once.
 func (p *PendingUserEvent) Wait() (*UserEventResult, error) {
 	if p.ev.inline != nil {
 		p.d.runInline(p.ev)
