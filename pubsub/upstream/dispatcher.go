@@ -304,6 +304,7 @@ func (d *Dispatcher) UserEvent(ctx context.Context, info ConnectionInfo, name, c
 
 // PendingUserEvent is a user event queued by QueueUserEvent.
 type PendingUserEvent struct {
+	d  *Dispatcher
 	ev *event
 }
 
@@ -311,6 +312,9 @@ type PendingUserEvent struct {
 // returns at once; Wait returns the handler's answer. Queueing and waiting apart let a caller
 // queue under a lock of its own (see hub.Conn.WhileOpen) without waiting under it. Without a
 // matching handler it returns ErrNoHandler.
+//
+// The caller must call Wait: an event with nothing queued ahead of it is delivered by Wait, on
+// the caller's goroutine, and the connection's later events wait for it.
 func (d *Dispatcher) QueueUserEvent(ctx context.Context, info ConnectionInfo, name, contentType string, data []byte) (*PendingUserEvent, error) {
 	h, ok := d.handlerFor(info.Hub, name, false)
 	if !ok {
@@ -330,12 +334,17 @@ func (d *Dispatcher) QueueUserEvent(ctx context.Context, info ConnectionInfo, na
 	if err := d.enqueue(ev, false); err != nil {
 		return nil, err
 	}
-	return &PendingUserEvent{ev: ev}, nil
+	return &PendingUserEvent{d: d, ev: ev}, nil
 }
 
 // Wait waits for the handler's answer to the event, or for the end of the context given to
-// QueueUserEvent. A handler's non-success answer is a *RejectError.
+// QueueUserEvent. A handler's non-success answer is a *RejectError. When nothing was queued
+// ahead of the event, Wait delivers it itself; call it once.
 func (p *PendingUserEvent) Wait() (*UserEventResult, error) {
+	if p.ev.inline != nil {
+		p.d.runInline(p.ev)
+		p.ev.inline = nil
+	}
 	select {
 	case r := <-p.ev.done:
 		if r.err != nil {

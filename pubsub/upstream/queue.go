@@ -30,6 +30,9 @@ type event struct {
 	handler     *webpubsub.EventHandlerSettings // nil => nothing to deliver
 	ctx         context.Context                 // blocking events: the caller's context
 	done        chan result                     // blocking events: the answer
+	// inline is the queue of a user event that found it idle: the caller's Wait delivers the
+	// event itself, without a drain goroutine, and then hands the queue on (see runInline).
+	inline *connQueue
 }
 
 type result struct {
@@ -88,6 +91,15 @@ func (d *Dispatcher) enqueue(ev *event, last bool) error {
 		}
 		return nil
 	}
+	if ev.kind == kindUser && len(q.events) == 0 && !q.running {
+		// Nothing ahead of it: the caller, which waits for the answer anyway, delivers it
+		// (PendingUserEvent.Wait) and saves a goroutine and the hand-off to it. The queue is
+		// running meanwhile, so that later events wait behind this one.
+		q.running = true
+		d.wg.Add(1)
+		ev.inline = q
+		return nil
+	}
 	q.events = append(q.events, ev)
 	if !q.running {
 		q.running = true
@@ -97,17 +109,38 @@ func (d *Dispatcher) enqueue(ev *event, last bool) error {
 	return nil
 }
 
+// runInline delivers a user event that found its queue idle on the caller's goroutine, then
+// drains the events queued behind it, if any, on a goroutine of their own.
+func (d *Dispatcher) runInline(ev *event) {
+	q := ev.inline
+	d.process(ev)
+	d.mu.Lock()
+	if len(q.events) > 0 { // the queue stays running: the drain goroutine takes it over
+		d.mu.Unlock()
+		go d.drain(q)
+		return
+	}
+	d.idle(q)
+	d.mu.Unlock()
+	d.wg.Done()
+}
+
+// idle marks q as having nothing to deliver, and forgets a finished queue; d.mu is held.
+func (d *Dispatcher) idle(q *connQueue) {
+	q.running = false
+	if q.finished {
+		delete(d.conns, q.key)
+	}
+	q.events = nil
+}
+
 // drain delivers the queued events of q one by one until the queue is empty.
 func (d *Dispatcher) drain(q *connQueue) {
 	defer d.wg.Done()
 	for {
 		d.mu.Lock()
 		if len(q.events) == 0 {
-			q.running = false
-			if q.finished {
-				delete(d.conns, q.key)
-			}
-			q.events = nil
+			d.idle(q)
 			d.mu.Unlock()
 			return
 		}

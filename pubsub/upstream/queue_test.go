@@ -244,3 +244,95 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestAUserEventWithNothingAheadIsDeliveredByWait(t *testing.T) {
+	t.Parallel()
+	inHandler, release := make(chan string, 4), make(chan struct{})
+	srv, _ := serve(t, eventHandler(t, []string{testKey}, webpubsub.EventHandlerOptions{
+		OnDisconnected: func(_ context.Context, r *webpubsub.DisconnectedRequest) {
+			inHandler <- r.Context.EventName
+		},
+		OnUserEvent: func(_ context.Context, r *webpubsub.UserEventRequest) (*webpubsub.UserEventResponse, error) {
+			inHandler <- r.Context.EventName
+			<-release
+			return &webpubsub.UserEventResponse{Data: []byte("re: " + string(r.Data)), ContentType: webpubsub.ContentTypeText}, nil
+		},
+	}))
+	d := newDispatcher(t, Config{Store: storeWith(t, srv.URL+"/api/{event}")})
+	in := info("c")
+	p, err := d.QueueUserEvent(context.Background(), in, "message", webpubsub.ContentTypeText, []byte("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No goroutine has the event: the connection's queue waits for the caller's Wait.
+	d.mu.Lock()
+	q := d.conns[testHub+"\x00c"]
+	queued := q != nil && q.running && len(q.events) == 0 && p.ev.inline == q
+	d.mu.Unlock()
+	if !queued {
+		t.Fatal("the user event on an idle queue is not left to Wait")
+	}
+
+	type answer struct {
+		res *UserEventResult
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		res, err := p.Wait()
+		answered <- answer{res, err}
+	}()
+	if got := <-inHandler; got != "message" {
+		t.Fatalf("handler got %q first, want the user event", got)
+	}
+	// Queued while the user event is with the handler: delivered after it, by a drain
+	// goroutine, and then the connection is forgotten.
+	d.Disconnected(in, "")
+	if _, err := d.QueueUserEvent(context.Background(), in, "message", webpubsub.ContentTypeText, nil); !errors.Is(err, errDisconnected) {
+		t.Fatalf("user event after disconnected = %v, want errDisconnected", err)
+	}
+	close(release)
+	a := <-answered
+	if a.err != nil || string(a.res.Data) != "re: hi" {
+		t.Fatalf("Wait = %+v, %v; want the handler's reply", a.res, a.err)
+	}
+	if got := <-inHandler; got != "disconnected" {
+		t.Fatalf("handler got %q second, want disconnected", got)
+	}
+	waitFor(t, "the queue to be released", func() bool { return d.pendingConnections() == 0 })
+}
+
+func TestAUserEventBehindAnotherIsDeliveredByTheDrain(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	log := &eventLog{byConn: map[string][]string{}}
+	srv, _ := serve(t, eventHandler(t, []string{testKey}, webpubsub.EventHandlerOptions{
+		OnConnected: func(_ context.Context, r *webpubsub.ConnectedRequest) {
+			<-release
+			log.add(r.Context)
+		},
+		OnUserEvent: func(_ context.Context, r *webpubsub.UserEventRequest) (*webpubsub.UserEventResponse, error) {
+			log.add(r.Context)
+			return nil, nil
+		},
+	}))
+	d := newDispatcher(t, Config{Store: storeWith(t, srv.URL+"/api/{event}")})
+	in := info("c")
+	d.Connected(in) // with the drain goroutine, held in the handler
+	p, err := d.QueueUserEvent(context.Background(), in, "message", webpubsub.ContentTypeText, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ev.inline != nil {
+		t.Fatal("a user event queued behind connected is left to Wait")
+	}
+	close(release)
+	if _, err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if got := strings.Join(log.byConn["c"], " "); got != "connected#1 message#2" {
+		t.Fatalf("handler got %q, want connected#1 message#2", got)
+	}
+}
