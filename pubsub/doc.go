@@ -23,6 +23,7 @@
 //	internal/tokenbucket: the token bucket of the per-connection rate limit
 //	internal/envvar: the names of the environment variables (CHATHUB_ACCESS_KEY)
 //	internal/proc: helpers of the tests that run the binaries as processes (tests only)
+//	internal/testnats: a nats-server in the test's process (tests only)
 //
 // In the root package, server.go is the wiring (New, routes, keep-alive, Shutdown),
 // handshake.go the client handshake, session.go the handling of client messages, rest*.go the
