@@ -75,7 +75,16 @@ func (p *browserPage) do(actions ...chromedp.Action[chromedp.Void]) {
 // waitFor polls a JavaScript condition until it is true.
 func (p *browserPage) waitFor(what, expr string) {
 	p.t.Helper()
-	ok, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second)))
+	var ok bool
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		ok, err = chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(time.Until(deadline))))
+		// A navigation that ends while the poll runs destroys the page's
+		// JavaScript context under it: poll again in the new one.
+		if err == nil || !navigatedAway(err) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || !ok {
 		shown, serr := chromedp.Run(p.ctx, chromedp.Evaluate[string](`(document.querySelector('#messages') || document.body).innerText + '\n[composer: ' + document.querySelector('#message').value + ']'`))
 		if serr != nil {
@@ -83,6 +92,13 @@ func (p *browserPage) waitFor(what, expr string) {
 		}
 		p.t.Fatalf("%s: waiting for %s: %v; the page shows:\n%s", p.name, what, err, shown)
 	}
+}
+
+// navigatedAway reports whether err is the DevTools protocol's answer to a
+// script run in a JavaScript context that a navigation has replaced.
+func navigatedAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") || strings.Contains(msg, "Execution context was destroyed")
 }
 
 // evalAs evaluates a JavaScript expression in the page.
