@@ -59,9 +59,13 @@ func TestScaleOutEndToEnd(t *testing.T) {
 	if len(replicas) != 3 {
 		t.Fatalf("instance pods %v, want 3", replicas)
 	}
-	if got := jsonpath(ctx, nsScale, "wpss/"+bigInstance, ".status.replicas"); got != "3" {
-		t.Errorf("status.replicas = %q, want 3", got)
-	}
+	// The status follows the Deployment's at the next reconcile.
+	eventually(t, time.Minute, "status.replicas of the instance is 3", func() string {
+		if got := jsonpath(ctx, nsScale, "wpss/"+bigInstance, ".status.replicas"); got != "3" {
+			return "status.replicas = " + got
+		}
+		return ""
+	})
 	chatURL := portForward(t, nsScale, roomHub, chatServicePort)
 	users := make([]*wsUser, len(replicas))
 	for i, pod := range replicas {
