@@ -236,40 +236,12 @@ func (r *ChatHubReconciler) requeueAfter(hub *chatv1.ChatHub, obs observation) t
 		failing = chatv1.ConditionConnectionSecretReady
 	case obs.registration.retry:
 		failing = chatv1.ConditionEventHandlerRegistered
-	case obs.registration.status == metav1.ConditionTrue && r.recentRollout(obs):
-		// A PubSub service in the cluster keeps its hub settings in memory: a new pod starts
-		// without the handler, and the check that found it registered may have reached the old
-		// pod. Check again soon until the rollout has settled.
-		return r.RetryMin
 	case obs.registration.status == metav1.ConditionTrue:
 		return r.Resync
 	default:
 		return 0
 	}
 	return r.backoff(meta.FindStatusCondition(hub.Status.Conditions, failing), r.RetryMax)
-}
-
-// settleTime is how long after a source Deployment last progressed its
-// registration is checked every RetryMin instead of every Resync.
-const settleTime = 30 * time.Second
-
-// recentRollout reports whether a Deployment the source runs (the PubSub
-// service) progressed less than settleTime ago: its Progressing condition is
-// updated when a new ReplicaSet appears, as pods become available and when
-// the rollout completes. A rollout that is stuck stops updating it, so a
-// failing PubSub Deployment does not keep the hub in fast re-checks.
-func (r *ChatHubReconciler) recentRollout(obs observation) bool {
-	for _, nd := range obs.sourceDeployments {
-		if nd.d == nil {
-			continue
-		}
-		for _, c := range nd.d.Status.Conditions {
-			if c.Type == appsv1.DeploymentProgressing && r.now().Sub(c.LastUpdateTime.Time) < settleTime {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // backoff is the time since cond became False, between RetryMin and limit,

@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -352,43 +350,6 @@ func TestServiceCloseEndsTheReaderOfASilentClient(t *testing.T) {
 	waitFor(t, "the reader to stop", func() bool { return h.tr.Sockets() == 0 })
 	if got := h.closeReason(t); got != "bye" {
 		t.Errorf("the connection ended with %q, want bye", got)
-	}
-}
-
-func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("sockets are read through the poller on Linux only")
-	}
-	const n = 200
-	h := newReadHarness(t, time.Minute)
-	waitFor(t, "the server to settle", func() bool { return true })
-	before := runtime.NumGoroutine()
-	clients := make([]*websocket.Conn, 0, n)
-	for range n {
-		ws, _ := h.dial(t)
-		clients = append(clients, ws)
-	}
-	// The handshakes' goroutines end once the sockets are hijacked; allow them time.
-	var grew int
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if grew = runtime.NumGoroutine() - before; grew < n/10 {
-			break
-		}
-	}
-	if grew >= n/10 {
-		t.Fatalf("%d idle sockets hold %d more goroutines, want fewer than %d", n, grew, n/10)
-	}
-	// They still read: every client's frame arrives.
-	for i, ws := range clients {
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", i%7))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range n {
-		h.nextFrame(t)
-	}
-	if h.tr.Sockets() != n {
-		t.Errorf("%d sockets are read, want %d", h.tr.Sockets(), n)
 	}
 }
 
