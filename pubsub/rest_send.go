@@ -101,6 +101,7 @@ func (s *Server) sendToAll(w http.ResponseWriter, r *http.Request, h *hub.Hub) *
 		return s.replicate(w, sendOp(h, cluster.TargetAll, "", q, r), http.StatusAccepted)
 	}
 	hub.Deliver(h.Conns(), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
+	s.transport.HelpWrite()
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
@@ -118,6 +119,7 @@ func (s *Server) sendToUser(w http.ResponseWriter, r *http.Request, h *hub.Hub) 
 		return s.replicate(w, sendOp(h, cluster.TargetUser, user, q, r), http.StatusAccepted)
 	}
 	hub.Deliver(h.UserConns(user), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
+	s.transport.HelpWrite()
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
@@ -156,6 +158,7 @@ func (s *Server) sendToGroup(w http.ResponseWriter, r *http.Request, h *hub.Hub)
 		return s.replicate(w, sendOp(h, cluster.TargetGroup, g, q, r), http.StatusAccepted)
 	}
 	hub.Deliver(h.GroupMembers(g), hub.NewMessage(protocol.FromGroup, g, "", q.contentType, q.data), q.skip)
+	s.transport.HelpWrite()
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }

@@ -185,7 +185,7 @@ func runBench(args []string) error {
 			if err != nil {
 				return fmt.Errorf("%s messages at N=%d: %w", tg.name, n, err)
 			}
-			fmt.Fprintf(os.Stderr, "   p50 %s p99 %s, %.1f msg/s, lost %d\n", ms(mr.p50), ms(mr.p99), mr.sustained, mr.lost)
+			fmt.Fprintf(os.Stderr, "   p50 %s p99 %s (to the first client: %s / %s), %.1f msg/s, lost %d\n", ms(mr.p50), ms(mr.p99), ms(mr.firstP50), ms(mr.firstP99), mr.sustained, mr.lost)
 			r.messages = append(r.messages, mr)
 		}
 		if has("many") {

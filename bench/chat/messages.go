@@ -24,6 +24,9 @@ type messageResult struct {
 	lost             int
 	outOfOrder       int64
 	p50, p99, max    time.Duration
+	// firstP50 and firstP99 are the latencies to the first client: the path through the
+	// service and the chat server, without the fan-out to every client.
+	firstP50, firstP99 time.Duration
 	sustained        float64 // fully delivered messages per second
 	deliveriesPerSec float64
 }
@@ -34,12 +37,14 @@ type tracker struct {
 	sentAt   []atomic.Int64
 	count    []atomic.Int32
 	lastAt   []atomic.Int64
+	firstAt  []atomic.Int64 // the first client's read: the path without the fan-out
 	lastSeen atomic.Int64 // any frame, for quiet detection
 	disorder atomic.Int64
 }
 
 func (tr *tracker) received(seq int, at int64) {
 	tr.count[seq].Add(1)
+	tr.firstAt[seq].CompareAndSwap(0, at)
 	for {
 		old := tr.lastAt[seq].Load()
 		if at <= old || tr.lastAt[seq].CompareAndSwap(old, at) {
@@ -63,7 +68,8 @@ func benchMessages(ctx context.Context, base string, n, rate int, d time.Duratio
 		return messageResult{}, fmt.Errorf("rate × duration is zero")
 	}
 	senders = min(senders, n)
-	tr := &tracker{sentAt: make([]atomic.Int64, total), count: make([]atomic.Int32, total), lastAt: make([]atomic.Int64, total)}
+	tr := &tracker{sentAt: make([]atomic.Int64, total), count: make([]atomic.Int32, total), lastAt: make([]atomic.Int64, total),
+		firstAt: make([]atomic.Int64, total)}
 
 	clients, err := connectAll(ctx, base, n, tr)
 	defer func() {
@@ -117,7 +123,7 @@ func benchMessages(ctx context.Context, base string, n, rate int, d time.Duratio
 	}
 
 	res := messageResult{clients: n, sent: total, outOfOrder: tr.disorder.Load()}
-	var lats []time.Duration
+	var lats, firsts []time.Duration
 	var firstSend, lastFull int64
 	deliveries := 0
 	for seq := range total {
@@ -131,6 +137,7 @@ func benchMessages(ctx context.Context, base string, n, rate int, d time.Duratio
 		if c >= n {
 			l := tr.lastAt[seq].Load()
 			lats = append(lats, time.Duration(l-s))
+			firsts = append(firsts, time.Duration(tr.firstAt[seq].Load()-s))
 			lastFull = max(lastFull, l)
 		}
 	}
@@ -139,6 +146,8 @@ func benchMessages(ctx context.Context, base string, n, rate int, d time.Duratio
 	}
 	sortDurations(lats)
 	res.p50, res.p99, res.max = percentile(lats, 50), percentile(lats, 99), lats[len(lats)-1]
+	sortDurations(firsts)
+	res.firstP50, res.firstP99 = percentile(firsts, 50), percentile(firsts, 99)
 	window := time.Duration(lastFull - firstSend).Seconds()
 	res.sustained = float64(len(lats)) / window
 	res.deliveriesPerSec = float64(deliveries) / window

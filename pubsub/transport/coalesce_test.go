@@ -138,3 +138,46 @@ func TestDefaultWriteCoalesce(t *testing.T) {
 		t.Errorf("the default pool coalesces for %s, want %s", tr.pool.coalesce, DefaultWriteCoalesce)
 	}
 }
+
+func TestHelpWriteWritesTheFirstQueuedSocketsOnTheCallersGoroutine(t *testing.T) {
+	t.Parallel()
+	tr := New(Config{Handler: &batchRecorder{}, KeepAlive: time.Minute, WriteTimeout: 5 * time.Second, Writers: 2})
+	url, conns := rawServer(t, tr, hub.NewRegistry(hub.Config{}))
+	const n = yieldEvery + 4
+	clients := make([]*websocket.Conn, n)
+	served := make([]*hub.Conn, n)
+	for i := range clients {
+		ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ws.Close() })
+		clients[i], served[i] = ws, <-conns
+	}
+	// No worker may start: only HelpWrite writes.
+	tr.pool.mu.Lock()
+	tr.pool.max = 0
+	tr.pool.mu.Unlock()
+	queued := func() int {
+		tr.pool.mu.Lock()
+		defer tr.pool.mu.Unlock()
+		return len(tr.pool.queue) - tr.pool.head
+	}
+	for _, c := range served {
+		send(t, c, "hello")
+	}
+	if got := queued(); got != n {
+		t.Fatalf("%d sockets queued, want %d", got, n)
+	}
+	tr.HelpWrite()
+	if got := queued(); got != n-yieldEvery {
+		t.Fatalf("%d sockets still queued after HelpWrite, want %d (it writes at most %d)", got, n-yieldEvery, yieldEvery)
+	}
+	tr.HelpWrite()
+	if got := queued(); got != 0 {
+		t.Fatalf("%d sockets still queued after the second HelpWrite, want none", got)
+	}
+	for _, ws := range clients {
+		readText(t, ws, "hello")
+	}
+}

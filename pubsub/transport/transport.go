@@ -130,6 +130,11 @@ func (t *Transport) Upgrade(w http.ResponseWriter, r *http.Request, subprotocol 
 	return newSocket(t, ws, kind), nil
 }
 
+// HelpWrite writes the first queued sockets (at most yieldEvery) on the caller's goroutine,
+// which should have just queued frames for many sockets and have nothing more urgent to do:
+// they leave at once instead of after a worker is scheduled (see writePool.help).
+func (t *Transport) HelpWrite() { t.pool.help(yieldEvery) }
+
 // Sockets returns the number of sockets whose reader is still running.
 func (t *Transport) Sockets() int64 { return t.sockets.Load() }
 
