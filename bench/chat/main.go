@@ -54,6 +54,7 @@ type options struct {
 	node                 string
 	baseline             string
 	skipBaseline         bool
+	floor                string
 	scenarios            []string
 	many                 manyOptions
 	profileDir           string
@@ -73,6 +74,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.node, "node", "node", "the node binary")
 	fs.StringVar(&o.baseline, "baseline", "bench/chat/baseline/server.js", "the Node.js baseline server")
 	fs.BoolVar(&o.skipBaseline, "skip-baseline", false, "measure only the Go chat server")
+	fs.StringVar(&o.floor, "floor", "", "the wsfloor binary: also measure the naive floor of the chat path with it, two loopback HTTP hops and one fan-out (bench/wsfloor; off when empty)")
 	scenarios := fs.String("scenarios", "negotiate,messages,many", "comma-separated scenarios: negotiate, messages (the -n sizes), many (many senders stepping up the rate)")
 	fs.IntVar(&o.many.users, "many-users", 100, "many senders: chat users")
 	fs.IntVar(&o.many.senders, "many-senders", 20, "many senders: how many of the users send, in turn")
@@ -165,10 +167,13 @@ func runBench(args []string) error {
 	if !o.skipBaseline {
 		targets = append(targets, env.nodeChat)
 	}
+	if env.floor.baseURL != "" {
+		targets = append(targets, env.floor)
+	}
 	has := func(sc string) bool { return slices.Contains(o.scenarios, sc) }
 	for _, tg := range targets {
 		r := result{name: tg.name}
-		if has("negotiate") {
+		if has("negotiate") && tg.name != env.floor.name { // the floor has no tokens to sign
 			fmt.Fprintf(os.Stderr, "== %s: /negotiate with %d concurrent clients for %s\n", tg.name, o.negotiateConcurrency, o.negotiateDuration)
 			r.negotiate, err = benchNegotiate(ctx, tg.baseURL, o.negotiateConcurrency, o.negotiateDuration)
 			if err != nil {
@@ -194,8 +199,11 @@ func runBench(args []string) error {
 				prof = env.profiled
 			}
 			pids := [2]int{env.servicePID, env.goPID}
-			if tg.name != env.goChat.name {
+			switch tg.name {
+			case env.nodeChat.name:
 				pids[1] = env.nodePID
+			case env.floor.name:
+				pids = env.floorPIDs
 			}
 			if r.many, err = benchMany(ctx, tg, o.many, pids, o.profileDir, prof); err != nil {
 				return fmt.Errorf("%s many senders: %w", tg.name, err)

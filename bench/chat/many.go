@@ -231,11 +231,11 @@ func formatMany(o manyOptions, names []string, results []manyResult) string {
 		}
 		return strings.Join(parts, "; ")
 	})
-	if len(results) == 2 {
-		if results[0].best != nil && results[1].best != nil {
-			fmt.Fprintf(w, "\nMany senders: %s sustains %.1f× the rate of %s.\n", names[0], float64(results[0].best.rate)/float64(results[1].best.rate), names[1])
+	for i := 1; i < len(results); i++ {
+		if results[0].best != nil && results[i].best != nil {
+			fmt.Fprintf(w, "\nMany senders: %s sustains %.1f× the rate of %s.\n", names[0], float64(results[0].best.rate)/float64(results[i].best.rate), names[i])
 		} else {
-			fmt.Fprintf(w, "\nMany senders: no ratio, since a server held no rate.\n")
+			fmt.Fprintf(w, "\nMany senders: no ratio of %s to %s, since one of them held no rate.\n", names[0], names[i])
 		}
 	}
 	return w.String()

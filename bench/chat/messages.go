@@ -19,16 +19,16 @@ import (
 )
 
 type messageResult struct {
-	clients          int
-	sent             int
-	lost             int
-	outOfOrder       int64
-	p50, p99, max    time.Duration
+	clients       int
+	sent          int
+	lost          int
+	outOfOrder    int64
+	p50, p99, max time.Duration
 	// firstP50 and firstP99 are the latencies to the first client: the path through the
 	// service and the chat server, without the fan-out to every client.
 	firstP50, firstP99 time.Duration
-	sustained        float64 // fully delivered messages per second
-	deliveriesPerSec float64
+	sustained          float64 // fully delivered messages per second
+	deliveriesPerSec   float64
 }
 
 // tracker records, per message, how many clients have it and when the last
@@ -38,7 +38,7 @@ type tracker struct {
 	count    []atomic.Int32
 	lastAt   []atomic.Int64
 	firstAt  []atomic.Int64 // the first client's read: the path without the fan-out
-	lastSeen atomic.Int64 // any frame, for quiet detection
+	lastSeen atomic.Int64   // any frame, for quiet detection
 	disorder atomic.Int64
 }
 

@@ -46,11 +46,14 @@ type environment struct {
 	serviceURL string
 	goChat     target
 	nodeChat   target
+	floor      target // the naive floor of the chat path (wsfloor); baseURL "" when not run
 	// profiled are the processes serving their profiles (with -profile-dir): the chathub
 	// children and this process, whose goroutines are the load clients.
 	profiled []profiled
-	// servicePID, goPID and nodePID are the children's process IDs.
+	// servicePID, goPID and nodePID are the children's process IDs; floorPIDs those of the
+	// floor's server and its relay.
 	servicePID, goPID, nodePID int
+	floorPIDs                  [2]int
 }
 
 // processes are the child processes, stopped on exit.
@@ -208,7 +211,50 @@ func startEnvironment(ctx context.Context, procs *processes, o options) (*enviro
 			return nil, fmt.Errorf("the Node.js baseline did not start: %w", err)
 		}
 	}
+	if o.floor != "" {
+		if err := env.startFloor(ctx, procs, o.floor); err != nil {
+			return nil, err
+		}
+	}
 	return env, nil
+}
+
+// startFloor runs the naive floor of the chat path: wsfloor as the WebSocket server that POSTs
+// every client frame to a second wsfloor, the relay, which publishes it back as a chat message
+// (two loopback HTTP hops and one fan-out, nothing else).
+func (env *environment) startFloor(ctx context.Context, procs *processes, bin string) error {
+	floorAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	relayAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	//nolint:gosec // G204: the wsfloor binary given on the command line
+	relay := exec.CommandContext(ctx, bin, "--listen", relayAddr, "--relay", "http://"+floorAddr)
+	if err := procs.start(ctx, "floor-relay", relay); err != nil {
+		return err
+	}
+	//nolint:gosec // G204: likewise
+	floor := exec.CommandContext(ctx, bin, "--listen", floorAddr, "--upstream", "http://"+relayAddr+"/eventhandler")
+	if err := procs.start(ctx, "floor", floor); err != nil {
+		return err
+	}
+	env.floor = target{name: "naive floor (wsfloor)", baseURL: "http://" + floorAddr}
+	env.floorPIDs = [2]int{floor.Process.Pid, relay.Process.Pid}
+	if err := waitHTTP(ctx, env.floor.baseURL+"/negotiate?id=probe"); err != nil {
+		return fmt.Errorf("the floor did not start: %w", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", relayAddr, time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the floor's relay did not start: %w", err)
+		}
+	}
 }
 
 // profile makes cmd (a chathub process) serve its profiles on a free loopback port when

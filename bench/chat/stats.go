@@ -69,6 +69,12 @@ func formatTable(o options, results []result) string {
 			}
 			return "–"
 		})
+		row(fmt.Sprintf("N=%d: latency to the first client p50 / p99 (the path without the fan-out)", n), func(r result) string {
+			if m := get(r); m != nil {
+				return ms(m.firstP50) + " / " + ms(m.firstP99)
+			}
+			return "–"
+		})
 		row(fmt.Sprintf("N=%d: messages/s sustained (offered %d/s)", n, o.rates[i]), func(r result) string {
 			if m := get(r); m != nil {
 				return fmt.Sprintf("%.1f", m.sustained)

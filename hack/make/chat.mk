@@ -15,9 +15,10 @@ test-chat: chromium oauth2-proxy ## Run only the chat server's tests (handlers, 
 BENCH_CHAT_ARGS ?= -n 100,1000 -rate 50,10
 
 .PHONY: bench-chat
-bench-chat: npm build ## Benchmark the chat server against the Node.js baseline (not part of make test).
+bench-chat: npm build ## Benchmark the chat server against the Node.js baseline and the naive floor of the chat path (not part of make test).
 	$(GO) build -o $(LOCALBIN)/chat-bench ./bench/chat
-	nice $(LOCALBIN)/chat-bench -chathub $(LOCALBIN)/chathub $(BENCH_CHAT_ARGS)
+	$(GO) build -o $(LOCALBIN)/wsfloor ./bench/wsfloor
+	nice $(LOCALBIN)/chat-bench -chathub $(LOCALBIN)/chathub -floor $(LOCALBIN)/wsfloor $(BENCH_CHAT_ARGS)
 
 # oauth2-proxy, the authenticating proxy in front of the chat in the test of
 # `--auth header` (chatserver/auth_proxy_test.go). Built from the Go module proxy.
