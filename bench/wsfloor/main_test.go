@@ -70,7 +70,7 @@ func TestChatFloorRelaysAClientEventToEveryClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer ws.Close()
+		defer func() { _ = ws.Close() }()
 		clients = append(clients, ws)
 	}
 	if err := clients[0].WriteJSON(map[string]string{"type": "event", "event": "message", "dataType": "text", "data": "bench 7"}); err != nil {
