@@ -17,7 +17,7 @@
 //	pubsub/transport: upgrade, reader and control frames, writer pool, vectored writes
 //	pubsub/upstream, pubsub/arm, pubsub/cluster: CloudEvents to event handlers; the ARM-shaped hub settings API; the NATS hop between replicas
 //	pubsub/hub: connections, groups, users, send queues, reliable recovery, fan-out
-//	pubsub/protocol, pubsub/settings, pubsub/filter, pubsub/auth: wire format; settings; filters; tokens
+//	pubsub/protocol, pubsub/settings, pubsub/filter, pubsub/auth, pubsub/fdconn: wire format; settings; filters; tokens; client sockets outside Go's network poller
 //	webpubsub: the Go client library, whose types the service shares
 //	internal/version: the version and commit stamped at build time (chathub_build_info)
 //	internal/tokenbucket: the token bucket of the per-connection rate limit
