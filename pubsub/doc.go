@@ -21,6 +21,7 @@
 //	webpubsub: the Go client library, whose types the service shares
 //	internal/version: the version and commit stamped at build time (chathub_build_info)
 //	internal/tokenbucket: the token bucket of the per-connection rate limit
+//	internal/mapshrink: maps that give back the room of a burst of connections
 //	internal/envvar: the names of the environment variables (CHATHUB_ACCESS_KEY)
 //	internal/proc: helpers of the tests that run the binaries as processes (tests only)
 //	internal/testnats: a nats-server in the test's process (tests only)
