@@ -10,7 +10,7 @@
 package mapshrink
 
 // MinPeak is the smallest peak worth rebuilding a map for: smaller maps cost too little.
-const MinPeak = 256
+const MinPeak = 64
 
 // Grown records the map's size n after an insertion in *peak.
 func Grown(n int, peak *int) {
