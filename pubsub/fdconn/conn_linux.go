@@ -123,6 +123,8 @@ func (c *conn) Write(b []byte) (int, error) {
 			written += n
 		}
 		switch {
+		case err == nil && n == 0:
+			return written, c.opError("write", io.ErrUnexpectedEOF) // as the net package: no progress
 		case err == nil, errors.Is(err, syscall.EINTR):
 		case errors.Is(err, syscall.EAGAIN):
 			if err := c.wait(modeWrite); err != nil {
