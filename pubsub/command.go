@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
+	"github.com/chathub/chathub/pubsub/fdconn"
 	"github.com/chathub/chathub/pubsub/settings"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -36,7 +36,9 @@ func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	// Client sockets stay outside Go's network poller, whose per-socket memory is never
+	// given back (see pubsub/fdconn).
+	ln, err := fdconn.Listen(cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}

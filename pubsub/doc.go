@@ -17,10 +17,11 @@
 //	pubsub/transport: upgrade, reader and control frames, writer pool, vectored writes
 //	pubsub/upstream, pubsub/arm, pubsub/cluster: CloudEvents to event handlers; the ARM-shaped hub settings API; the NATS hop between replicas
 //	pubsub/hub: connections, groups, users, send queues, reliable recovery, fan-out
-//	pubsub/protocol, pubsub/settings, pubsub/filter, pubsub/auth: wire format; settings; filters; tokens
+//	pubsub/protocol, pubsub/settings, pubsub/filter, pubsub/auth, pubsub/fdconn: wire format; settings; filters; tokens; client sockets outside Go's network poller
 //	webpubsub: the Go client library, whose types the service shares
 //	internal/version: the version and commit stamped at build time (chathub_build_info)
 //	internal/tokenbucket: the token bucket of the per-connection rate limit
+//	internal/mapshrink: maps that give back the room of a burst of connections
 //	internal/envvar: the names of the environment variables (CHATHUB_ACCESS_KEY)
 //	internal/proc: helpers of the tests that run the binaries as processes (tests only)
 //	internal/testnats: a nats-server in the test's process (tests only)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chathub/chathub/internal/mapshrink"
 )
 
 // connGuard bounds the connections of an http.Server that have not authenticated: accepted
@@ -27,6 +29,7 @@ type connGuard struct {
 
 	mu      sync.Mutex
 	conns   map[net.Conn]*guardedConn
+	peak    int       // of conns, for mapshrink: a burst of handshakes does not keep its room
 	pending list.List // of *guardedConn, oldest first
 }
 
@@ -56,6 +59,7 @@ func (g *connGuard) connContext(ctx context.Context, c net.Conn) context.Context
 	gc := &guardedConn{g: g, c: c}
 	g.mu.Lock()
 	g.conns[c] = gc
+	mapshrink.Grown(len(g.conns), &g.peak)
 	g.mu.Unlock()
 	return context.WithValue(ctx, guardKey{}, gc)
 }
@@ -78,6 +82,7 @@ func (g *connGuard) connState(c net.Conn, state http.ConnState) {
 		if gc != nil {
 			g.unpend(gc)
 			delete(g.conns, c)
+			g.conns = mapshrink.Shrink(g.conns, &g.peak)
 		}
 	}
 	g.mu.Unlock()

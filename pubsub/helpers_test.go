@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/chathub/chathub/pubsub/fdconn"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -35,7 +35,7 @@ type testEnv struct {
 // newEnv starts a service; mutate adjusts its config before New.
 func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := fdconn.Listen("127.0.0.1:0") // as RunCommand serves
 	if err != nil {
 		t.Fatal(err)
 	}

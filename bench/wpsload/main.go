@@ -310,15 +310,18 @@ func printHeapProfile(addr, dir, name, when string, top int) error {
 // kernel drops them only under memory pressure), so the anonymous part is the one the service
 // can give back. It reads only /proc while it waits: a /metrics request every second would
 // leave garbage in the service to measure.
-func memoryAfterClose(svc interface{ memory() (memStats, error) }, base memStats) (row, error) {
+func memoryAfterClose(svc interface {
+	memory() (memStats, error)
+	rss() (int64, error)
+}, base memStats) (row, error) {
 	start := time.Now()
 	for {
 		time.Sleep(time.Second)
-		m, err := svc.memory()
+		rss, err := svc.rss()
 		if err != nil {
 			return row{}, err
 		}
-		if float64(m.rss) <= 1.1*float64(base.rss) || time.Since(start) > time.Minute {
+		if float64(rss) <= 1.1*float64(base.rss) || time.Since(start) > time.Minute {
 			break
 		}
 	}
@@ -496,6 +499,23 @@ func startNATS() (*natsserver.Server, error) {
 		return nil, errors.New("nats-server is not ready after 10 s")
 	}
 	return ns, nil
+}
+
+// rss returns the summed RSS of the replicas from /proc alone.
+func (ss services) rss() (int64, error) {
+	var sum int64
+	for _, s := range ss {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+		if err != nil {
+			return 0, err
+		}
+		n, err := parseRSS(string(status))
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
 }
 
 func (s *service) memory() (memStats, error) {

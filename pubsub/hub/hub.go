@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/chathub/chathub/internal/mapshrink"
 	"github.com/chathub/chathub/pubsub/protocol"
 )
 
@@ -16,12 +17,14 @@ const shardCount = 32
 
 type connShard struct {
 	sync.RWMutex
-	m map[string]*Conn
+	m    map[string]*Conn
+	peak int // for mapshrink: a burst of connections does not keep its room
 }
 
 type setShard struct {
 	sync.RWMutex
-	m map[string]map[*Conn]struct{}
+	m    map[string]map[*Conn]struct{}
+	peak int // for mapshrink
 }
 
 // Hub is one hub: its connections, groups and users.
@@ -95,6 +98,7 @@ func (h *Hub) register(o ConnOptions) (*Conn, error) {
 		return nil, ErrDuplicateID
 	}
 	s.m[o.ID] = c
+	mapshrink.Grown(len(s.m), &s.peak)
 	s.Unlock()
 	if o.UserID != "" {
 		addToSet(&h.users[h.shard(o.UserID)], o.UserID, c)
@@ -165,6 +169,7 @@ func (h *Hub) remove(c *Conn, groups []string) {
 	removed := s.m[c.id] == c
 	if removed {
 		delete(s.m, c.id)
+		s.m = mapshrink.Shrink(s.m, &s.peak)
 		h.reg.count.Add(-1)
 	}
 	s.Unlock()
@@ -196,6 +201,7 @@ func addToSet(s *setShard, key string, c *Conn) {
 	if set == nil {
 		set = map[*Conn]struct{}{}
 		s.m[key] = set
+		mapshrink.Grown(len(s.m), &s.peak)
 	}
 	set[c] = struct{}{}
 	s.Unlock()
@@ -207,6 +213,7 @@ func removeFromSet(s *setShard, key string, c *Conn) {
 		delete(set, c)
 		if len(set) == 0 {
 			delete(s.m, key)
+			s.m = mapshrink.Shrink(s.m, &s.peak)
 		}
 	}
 	s.Unlock()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chathub/chathub/internal/mapshrink"
 	"github.com/chathub/chathub/pubsub/protocol"
 	"github.com/chathub/chathub/webpubsub"
 )
@@ -281,5 +282,35 @@ func TestJoinIsBoundedPerConnection(t *testing.T) {
 	c.Leave("g1")
 	if err := c.Join("one-too-many"); err != nil {
 		t.Fatalf("after leaving a group the join must succeed: %v", err)
+	}
+}
+
+// TestIndexesShrinkAfterABurst checks that the hub's maps are rebuilt once most of a burst of
+// connections left (a Go map keeps the room of its peak): each shard's peak falls below
+// mapshrink.MinPeak, where rebuilding stops.
+func TestIndexesShrinkAfterABurst(t *testing.T) {
+	r := NewRegistry(Config{})
+	h := r.Hub("chat")
+	stay, _ := register(t, h, "stay", "stayer", protocol.KindJSON) // keeps the hub in the registry
+	var burst []*Conn
+	for i := range 8000 {
+		c, _ := register(t, h, fmt.Sprintf("c%d", i), fmt.Sprintf("u%d", i), protocol.KindJSON)
+		burst = append(burst, c)
+	}
+	for i := range h.conns {
+		if h.conns[i].peak < 200 || h.users[i].peak < 200 {
+			t.Fatalf("shard %d: peaks %d and %d with 8,000 connections, want about 250", i, h.conns[i].peak, h.users[i].peak)
+		}
+	}
+	for _, c := range burst {
+		c.Close(protocol.CloseNormal, "bye")
+	}
+	for i := range h.conns {
+		if p := max(h.conns[i].peak, h.users[i].peak); p >= mapshrink.MinPeak {
+			t.Errorf("shard %d: peak %d after the burst left, want the map rebuilt (below %d)", i, p, mapshrink.MinPeak)
+		}
+	}
+	if h.Conn("stay") != stay || !h.HasUser("stayer") {
+		t.Fatal("the connection that stayed is no longer indexed")
 	}
 }

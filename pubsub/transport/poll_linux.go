@@ -87,6 +87,7 @@ func (k *Socket) startPolled(c *hub.Conn) bool {
 func (k *Socket) release() {
 	if !k.ps.state.CompareAndSwap(readerRunning, readerIdle) {
 		k.ps.state.Store(readerRunning)
+		readers.enter()
 		go k.readReady()
 	}
 }
@@ -102,6 +103,7 @@ func (k *Socket) wake() {
 		switch k.ps.state.Load() {
 		case readerIdle:
 			if k.ps.state.CompareAndSwap(readerIdle, readerRunning) {
+				readers.enter()
 				go k.readReady()
 				return
 			}
@@ -126,6 +128,7 @@ func (k *Socket) idleLeft() time.Duration {
 // readReady is the reader of a polled socket: it reads what is there, checks the idle
 // deadline and re-arms the socket, once more for every wake that came meanwhile.
 func (k *Socket) readReady() {
+	defer readers.leave()
 	c := k.ps.c
 	for {
 		err := k.readAvailable(c)
@@ -255,6 +258,7 @@ type poller struct {
 	mu      sync.Mutex
 	slots   []*Socket
 	free    []uint32
+	used    int // slots holding a socket
 	gen     uint32
 	minIdle atomic.Int64 // the shortest idle time of a socket added, for the sweeper
 }
@@ -321,6 +325,7 @@ func (p *poller) add(k *Socket) error {
 		p.minIdle.Store(idle) // under mu: no lost update
 	}
 	p.slots[slot] = k
+	p.used++
 	k.ps.slot, k.ps.gen = slot, p.gen
 	p.mu.Unlock()
 	if err := p.ctl(k, syscall.EPOLL_CTL_ADD); err != nil {
@@ -350,11 +355,19 @@ func (p *poller) ctl(k *Socket, op int) error {
 func (p *poller) remove(k *Socket) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.slots[k.ps.slot] == k {
+	if int(k.ps.slot) < len(p.slots) && p.slots[k.ps.slot] == k {
 		p.slots[k.ps.slot] = nil
 		p.free = append(p.free, k.ps.slot)
+		if p.used--; p.used == 0 && len(p.slots) > shrinkSlots {
+			// The last socket of a burst left: drop the tables sized for the burst (an
+			// event still on its way for an old slot finds no socket, or an old generation).
+			p.slots, p.free = nil, nil
+		}
 	}
 }
+
+// shrinkSlots is the table size above which the poller drops its emptied tables.
+const shrinkSlots = 256
 
 // run waits for readiness events for as long as the process lives and wakes the sockets'
 // readers. It takes the events without blocking and, when there are none, parks until the
@@ -401,10 +414,78 @@ func (p *poller) run() {
 		}
 		p.mu.Unlock()
 		for i, k := range ready {
+			readers.wait()
 			k.wake()
 			ready[i] = nil
 		}
 		ready = ready[:0]
+	}
+}
+
+// Bounding the reader goroutines. When thousands of clients leave at once, every socket
+// becomes readable at once, and a goroutine started for each of them at once lived a moment
+// together with thousands of others: the runtime keeps the descriptor of every goroutine that
+// ever existed (about 480 bytes each, never freed, only reused), so a wave of 10,000 closes
+// left megabytes of them. The poller therefore starts a reader only while fewer than
+// maxReaders run; past that the events wait in epoll (level-triggered, still armed). A reader
+// does not count while the Handler has its message (a user event waits for the upstream
+// answer there), so slow handlers never hold up the other sockets' readers.
+
+// maxReaders is the most reader goroutines the poller lets run outside the Handler.
+const maxReaders = 256
+
+// readerGate counts the running readers and lets the poller wait for one to finish.
+type readerGate struct {
+	active  atomic.Int64
+	waiting atomic.Bool
+	wakeup  chan struct{}
+}
+
+var readers = readerGate{wakeup: make(chan struct{}, 1)}
+
+// enter counts a reader starting or coming back from the Handler; it never waits.
+func (g *readerGate) enter() { g.active.Add(1) }
+
+// leave counts a reader ending or handing a message to the Handler, and wakes the poller if
+// it waits for a reader to finish.
+func (g *readerGate) leave() {
+	if g.active.Add(-1) < maxReaders && g.waiting.Load() {
+		select {
+		case g.wakeup <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait returns once fewer than maxReaders readers run. waiting is set before active is
+// looked at again and leave looks at waiting after changing active, so a reader finishing
+// meanwhile either lets wait see the lower count or sends it a wakeup.
+func (g *readerGate) wait() {
+	for g.active.Load() >= maxReaders {
+		g.waiting.Store(true)
+		if g.active.Load() < maxReaders {
+			g.waiting.Store(false)
+			return
+		}
+		<-g.wakeup
+		g.waiting.Store(false)
+	}
+}
+
+// toHandler stops counting the reader of a polled socket while the Handler has a message
+// (which may wait for an upstream answer); it reports whether it did.
+func (k *Socket) toHandler() bool {
+	if k.ps.polled.Load() {
+		readers.leave()
+		return true
+	}
+	return false
+}
+
+// fromHandler counts the reader again once the Handler returned, if toHandler stopped it.
+func fromHandler(counted bool) {
+	if counted {
+		readers.enter()
 	}
 }
 

@@ -86,3 +86,30 @@ func pollerState() string {
 	}
 	return ""
 }
+
+func TestReaderGateWaitsForAReaderToLeave(t *testing.T) {
+	g := readerGate{wakeup: make(chan struct{}, 1)}
+	for range maxReaders {
+		g.enter()
+	}
+	done := make(chan struct{})
+	go func() {
+		g.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatalf("wait returned with %d readers running, want it to wait below %d", g.active.Load(), maxReaders)
+	case <-time.After(50 * time.Millisecond):
+	}
+	g.leave() // a reader hands its message to the Handler, or ends
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("wait did not return after a reader left")
+	}
+	g.enter() // the reader back from the Handler counts again, without waiting
+	if got := g.active.Load(); got != maxReaders {
+		t.Fatalf("%d readers counted, want %d", got, maxReaders)
+	}
+}

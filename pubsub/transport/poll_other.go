@@ -17,6 +17,12 @@ func (k *Socket) startPolled(*hub.Conn) bool { return false }
 // wake does nothing: readLoop meets a closed socket itself.
 func (k *Socket) wake() {}
 
+// toHandler reports false: readers are not counted here (every socket has its own).
+func (k *Socket) toHandler() bool { return false }
+
+// fromHandler does nothing.
+func fromHandler(bool) {}
+
 // touch does nothing: readLoop extends its read deadline itself.
 func (k *Socket) touch() {}
 

@@ -75,7 +75,9 @@ func (k *Socket) deliver(c *hub.Conn, binary bool, data []byte) bool {
 		c.Close(protocol.ClosePolicy, protocol.ReasonRateLimited)
 		return false // read until the socket ends, as above
 	}
+	counted := k.toHandler()
 	k.t.cfg.Handler.Frame(c, binary, data)
+	fromHandler(counted)
 	k.touch() // the idle time of a polled socket starts again (readLoop sets its deadline)
 	return true
 }

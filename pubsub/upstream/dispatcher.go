@@ -146,6 +146,7 @@ type Dispatcher struct {
 
 	mu     sync.Mutex
 	conns  map[string]*connQueue // by hub + "\x00" + connection id
+	peak   int                   // of conns, for mapshrink: a burst of connections does not keep its room
 	closed bool
 	wg     sync.WaitGroup
 }

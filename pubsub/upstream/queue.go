@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/chathub/chathub/internal/mapshrink"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -72,6 +73,7 @@ func (d *Dispatcher) enqueue(ev *event, last bool) error {
 	if q == nil {
 		q = &connQueue{key: key, nextID: 1}
 		d.conns[key] = q
+		mapshrink.Grown(len(d.conns), &d.peak)
 	}
 	switch {
 	case q.finished:
@@ -87,7 +89,7 @@ func (d *Dispatcher) enqueue(ev *event, last bool) error {
 	if ev.handler == nil && len(q.events) == 0 && !q.running {
 		// Nothing to deliver and nothing ahead of it: skip the goroutine.
 		if q.finished {
-			delete(d.conns, key)
+			d.forget(key)
 		}
 		return nil
 	}
@@ -129,9 +131,15 @@ func (d *Dispatcher) runInline(ev *event) {
 func (d *Dispatcher) idle(q *connQueue) {
 	q.running = false
 	if q.finished {
-		delete(d.conns, q.key)
+		d.forget(q.key)
 	}
 	q.events = nil
+}
+
+// forget drops the queue of a finished connection; d.mu is held.
+func (d *Dispatcher) forget(key string) {
+	delete(d.conns, key)
+	d.conns = mapshrink.Shrink(d.conns, &d.peak)
 }
 
 // drain delivers the queued events of q one by one until the queue is empty.
