@@ -20,7 +20,7 @@ const modulePath = "github.com/chathub/chathub"
 // beyond the layer order: the transport knows nothing of REST, permissions, tokens or hub
 // settings.
 var onlyImports = map[string][]string{
-	"pubsub/transport": {"pubsub/hub", "pubsub/protocol", "internal/tokenbucket"},
+	"pubsub/transport": {"pubsub/hub", "pubsub/protocol", "internal/tokenbucket", "internal/epoll"},
 }
 
 // docLayers reads the layer list of doc.go: the lines "pkg, pkg: description" of its code

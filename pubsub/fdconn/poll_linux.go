@@ -3,12 +3,11 @@
 package fdconn
 
 import (
-	"errors"
+	"github.com/chathub/chathub/internal/epoll"
 	"net"
 	"os"
 	"sync"
 	"syscall"
-	"time"
 )
 
 // poller is the process-wide epoll instance that connections wait in. A connection has a slot
@@ -16,6 +15,7 @@ import (
 // that arrives after the wait ended (a deadline, a Close) finds a token that no longer
 // matches and is dropped.
 type poller struct {
+	ep    *epoll.Instance
 	epfd  int
 	err   error // why there is no epoll instance
 	mu    sync.Mutex
@@ -41,9 +41,8 @@ var (
 func thePoller() *poller {
 	pollerOnce.Do(func() {
 		p := &poller{}
-		if p.epfd, p.err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); p.err != nil {
-			p.err = os.NewSyscallError("epoll_create1", p.err)
-		} else {
+		if p.ep, p.err = epoll.New(128); p.err == nil {
+			p.epfd = p.ep.FD()
 			go p.run()
 		}
 		thePollerP = p
@@ -116,26 +115,19 @@ func (p *poller) release(c *conn) {
 	}
 }
 
-// run waits for events for as long as the process lives (one thread blocked in epoll_wait)
-// and wakes the waiters.
+// run waits for events for as long as the process lives (parked in the Go runtime's poller
+// between them: see internal/epoll) and wakes the waiters.
 func (p *poller) run() {
 	type ready struct {
 		c      *conn
 		token  uint64
 		events uint32
 	}
-	events := make([]syscall.EpollEvent, 128)
 	var batch []ready
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if !errors.Is(err, syscall.EINTR) {
-				time.Sleep(10 * time.Millisecond) // cannot happen with a valid instance; do not spin
-			}
-			continue
-		}
+		events := p.ep.Wait()
 		p.mu.Lock()
-		for _, ev := range events[:n] {
+		for _, ev := range events {
 			slot := uint32(ev.Fd)                              //nolint:gosec // G115: the bits arm stored
 			token := uint64(slot)<<32 | uint64(uint32(ev.Pad)) //nolint:gosec // G115: the bits arm stored
 			if int(slot) < len(p.slots) {

@@ -4,6 +4,7 @@ package transport
 
 import (
 	"errors"
+	"github.com/chathub/chathub/internal/epoll"
 	"io"
 	"os"
 	"sync"
@@ -253,8 +254,7 @@ func (k *Socket) readAvailable(c *hub.Conn) error {
 // after its socket ended cannot reach the socket that took the slot next.
 type poller struct {
 	epfd    int
-	wait    syscall.RawConn // epfd in the Go runtime's poller: run parks on it between events
-	file    *os.File        // owns epfd (kept reachable: its finalizer would close it)
+	ep      *epoll.Instance // run waits in it
 	mu      sync.Mutex
 	slots   []*Socket
 	free    []uint32
@@ -284,30 +284,14 @@ func sharedPoller() *poller {
 	return thePoller
 }
 
-// newPoller creates the epoll instance, non-blocking and registered with the Go runtime's own
-// poller (an epoll instance is itself readable while it has events), so that run waits for
-// events as a parked goroutine rather than as a thread blocked in epoll_wait. The reader
-// goroutines it starts then run on the thread that took the event, right after it: no other
-// thread has to be woken to run them, and the runtime's monitor does not find a thread stuck
-// in a system call after every quiet spell (both measured: each cost tens of microseconds per
-// client message on an idle machine, hundreds at the tail).
+// newPoller creates the epoll instance (parked in the Go runtime's poller between events: see
+// internal/epoll).
 func newPoller() (*poller, error) {
-	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	ep, err := epoll.New(256)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		_ = syscall.Close(fd)
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "chathub-epoll") // non-blocking: registered with the runtime's poller
-	wait, err := f.SyscallConn()
-	if err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	p := &poller{epfd: fd, wait: wait, file: f}
-	return p, nil
+	return &poller{epfd: ep.FD(), ep: ep}, nil
 }
 
 // add registers k, armed for one readiness event.
@@ -374,37 +358,11 @@ const shrinkSlots = 256
 // runtime's poller sees the epoll instance readable again (edge-triggered there: every new
 // event of a socket makes it readable anew, so none is missed between the look and the park).
 func (p *poller) run() {
-	events := make([]syscall.EpollEvent, 256)
-	ready := make([]*Socket, 0, len(events))
-	n := 0
-	take := func(fd uintptr) bool {
-		var err error
-		n, err = syscall.EpollWait(int(fd), events, 0)
-		if err != nil {
-			n = 0
-			// EINTR: look again at once (events may be waiting that no new edge announces).
-			return errors.Is(err, syscall.EINTR)
-		}
-		return n > 0
-	}
-	blocking := false
+	var ready []*Socket
 	for {
-		if blocking {
-			// The runtime could not poll the instance: wait in epoll_wait on this thread.
-			var err error
-			if n, err = syscall.EpollWait(p.epfd, events, -1); err != nil {
-				n = 0
-				if !errors.Is(err, syscall.EINTR) {
-					time.Sleep(10 * time.Millisecond) // cannot happen with a valid instance; do not spin
-				}
-				continue
-			}
-		} else if err := p.wait.Read(take); err != nil {
-			blocking = true
-			continue
-		}
+		events := p.ep.Wait()
 		p.mu.Lock()
-		for _, ev := range events[:n] {
+		for _, ev := range events {
 			slot, gen := uint32(ev.Fd), uint32(ev.Pad) //nolint:gosec // G115: the bits ctl stored
 			if int(slot) < len(p.slots) {
 				if k := p.slots[slot]; k != nil && k.ps.gen == gen {

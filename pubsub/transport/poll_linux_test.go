@@ -48,45 +48,6 @@ func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 	}
 }
 
-// The poller waits for events parked in the Go runtime's poller (newPoller), not in a thread
-// blocked in epoll_wait, and still wakes the readers.
-func TestPollerWaitsInTheRuntimesPoller(t *testing.T) {
-	h := newReadHarness(t, time.Minute)
-	ws, _ := h.dial(t)
-	if err := ws.WriteMessage(websocket.TextMessage, []byte("first")); err != nil {
-		t.Fatal(err)
-	}
-	h.nextFrame(t)
-	state := pollerState()
-	for deadline := time.Now().Add(10 * time.Second); !strings.HasPrefix(state, "IO wait"); state = pollerState() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the poller's goroutine is in state %q, want it parked in the runtime's poller (IO wait)", state)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err := ws.WriteMessage(websocket.TextMessage, []byte("second")); err != nil {
-		t.Fatal(err)
-	}
-	h.nextFrame(t)
-}
-
-// pollerState is the state of the poller's goroutine as a goroutine dump shows it ("IO wait",
-// "syscall", …), or "" when none runs.
-func pollerState() string {
-	buf := make([]byte, 1<<20)
-	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if !strings.Contains(g, "transport.(*poller).run(") {
-			continue
-		}
-		head, _, _ := strings.Cut(g, "\n")
-		if _, rest, ok := strings.Cut(head, "["); ok {
-			state, _, _ := strings.Cut(rest, "]")
-			return state
-		}
-	}
-	return ""
-}
-
 func TestReaderGateWaitsForAReaderToLeave(t *testing.T) {
 	g := readerGate{wakeup: make(chan struct{}, 1)}
 	for range maxReaders {
