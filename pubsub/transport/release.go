@@ -17,29 +17,36 @@ import (
 // free pages (debug.FreeOSMemory) a moment later, when the wave of closes is over, and once
 // more a few seconds after that, when the work the closes caused (the hub's bookkeeping, the
 // disconnected events to deliver) is done: without the second one, its garbage stayed until
-// the runtime's periodic collection two minutes later. Each release starts a new peak, so a
-// service whose sockets go down in waves releases once per halving, and one whose clients
-// come and go releases never.
+// the runtime's periodic collection two minutes later. The second one comes releaseAgain after
+// the last close of the wave (at most releaseAgainMax after the first), since a wave of
+// thousands of closes can take seconds to work through (its readers are bounded, see
+// maxReaders): timed from the first release, it sometimes came before the wave ended and left
+// the garbage of its tail. Each release starts a new peak, so a service whose sockets go down
+// in waves releases once per halving, and one whose clients come and go releases never.
 
 const (
-	releaseMin   = 1000             // sockets that must have closed since the peak
-	releaseDelay = time.Second      // from the close that crossed the line to the release
-	releaseAgain = 10 * time.Second // from the release to the second one
+	releaseMin      = 1000             // sockets that must have closed since the peak
+	releaseDelay    = time.Second      // from the close that crossed the line to the release
+	releaseAgain    = 10 * time.Second // from the last close of the wave to the second one
+	releaseAgainMax = time.Minute      // from the release to the second one, at most
 )
 
 // releaser tracks the number of sockets and releases memory when it falls far enough.
 type releaser struct {
-	mu      sync.Mutex
-	peak    int64
-	pending bool
-	delay   time.Duration // releaseDelay
-	again   time.Duration // releaseAgain
-	release func()        // debug.FreeOSMemory; tests count calls instead
-	current func() int64  // the number of sockets now
+	mu       sync.Mutex
+	peak     int64
+	pending  bool
+	final    *time.Timer   // the second release, while a wave is being worked through
+	finalMax time.Time     // when the second release may be put off no longer
+	delay    time.Duration // releaseDelay
+	again    time.Duration // releaseAgain
+	againMax time.Duration // releaseAgainMax
+	release  func()        // debug.FreeOSMemory; tests count calls instead
+	current  func() int64  // the number of sockets now
 }
 
 func newReleaser(current func() int64) *releaser {
-	return &releaser{delay: releaseDelay, again: releaseAgain, release: debug.FreeOSMemory, current: current}
+	return &releaser{delay: releaseDelay, again: releaseAgain, againMax: releaseAgainMax, release: debug.FreeOSMemory, current: current}
 }
 
 // opened notes that the number of sockets rose to n.
@@ -54,6 +61,9 @@ func (r *releaser) opened(n int64) {
 func (r *releaser) closed(n int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.final != nil && time.Now().Before(r.finalMax) {
+		r.final.Reset(r.again) // the wave goes on: its second release waits for its end
+	}
 	if r.pending || r.peak-n < releaseMin || n > r.peak/2 {
 		return
 	}
@@ -66,7 +76,18 @@ func (r *releaser) closed(n int64) {
 func (r *releaser) run() {
 	r.release()
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.pending, r.peak = false, r.current()
+	if r.final == nil {
+		r.finalMax = time.Now().Add(r.againMax)
+		r.final = time.AfterFunc(r.again, r.finish)
+	}
+}
+
+// finish is the second release of a wave.
+func (r *releaser) finish() {
+	r.mu.Lock()
+	r.final = nil
 	r.mu.Unlock()
-	time.AfterFunc(r.again, r.release)
+	r.release()
 }

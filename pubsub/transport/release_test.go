@@ -3,6 +3,7 @@
 package transport
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 func testReleaser() (*releaser, *atomic.Int64, *atomic.Int64) {
 	var n, releases atomic.Int64
 	r := newReleaser(n.Load)
-	r.delay, r.again = 10*time.Millisecond, 20*time.Millisecond
+	r.delay, r.again, r.againMax = 10*time.Millisecond, 20*time.Millisecond, time.Minute
 	r.release = func() { releases.Add(1) }
 	return r, &n, &releases
 }
@@ -65,4 +66,41 @@ func TestReleaserIgnoresFewClosesAndStartsANewPeak(t *testing.T) {
 	}
 	move(r, n, 400) // 1,100 below the new peak, and under half of it
 	waitFor(t, "the releases of the second wave", func() bool { return releases.Load() == 4 })
+}
+
+func TestReleaserReleasesAgainAfterTheLastCloseOfASlowWave(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	var mu sync.Mutex
+	var releases []time.Time
+	r := newReleaser(n.Load)
+	r.delay, r.again, r.againMax = 10*time.Millisecond, time.Second, time.Minute
+	r.release = func() {
+		mu.Lock()
+		releases = append(releases, time.Now())
+		mu.Unlock()
+	}
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(releases)
+	}
+	move(r, &n, 3000)
+	move(r, &n, 1400) // past half: the first release
+	waitFor(t, "the first release", func() bool { return count() == 1 })
+	// The wave goes on, slowly, for twice `again` after the first release (to 500: fewer than
+	// releaseMin below the new peak, so no new wave starts).
+	var lastClose time.Time
+	for n.Load() > 500 {
+		move(r, &n, max(500, n.Load()-25))
+		lastClose = time.Now()
+		time.Sleep(60 * time.Millisecond)
+	}
+	waitFor(t, "the second release", func() bool { return count() == 2 })
+	mu.Lock()
+	second := releases[1]
+	mu.Unlock()
+	if second.Before(lastClose) {
+		t.Fatalf("the second release came %v before the last close of the wave, want it after", lastClose.Sub(second))
+	}
 }
