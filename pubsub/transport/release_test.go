@@ -74,7 +74,7 @@ func TestReleaserReleasesAgainAfterTheLastCloseOfASlowWave(t *testing.T) {
 	var mu sync.Mutex
 	var releases []time.Time
 	r := newReleaser(n.Load)
-	r.delay, r.again, r.againMax = 10*time.Millisecond, time.Second, time.Minute
+	r.delay, r.again, r.againMax = 10*time.Millisecond, 1500*time.Millisecond, time.Minute
 	r.release = func() {
 		mu.Lock()
 		releases = append(releases, time.Now())
@@ -88,7 +88,7 @@ func TestReleaserReleasesAgainAfterTheLastCloseOfASlowWave(t *testing.T) {
 	move(r, &n, 3000)
 	move(r, &n, 1400) // past half: the first release
 	waitFor(t, "the first release", func() bool { return count() == 1 })
-	// The wave goes on, slowly, for twice `again` after the first release (to 500: fewer than
+	// The wave goes on, slowly, for longer than `again` after the first release (to 500: fewer than
 	// releaseMin below the new peak, so no new wave starts).
 	var lastClose time.Time
 	for n.Load() > 500 {
