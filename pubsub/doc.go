@@ -22,7 +22,7 @@
 //	internal/version: the version and commit stamped at build time (chathub_build_info)
 //	internal/tokenbucket: the token bucket of the per-connection rate limit
 //	internal/mapshrink: maps that give back the room of a burst of connections
-//	internal/epoll: an epoll instance whose waiter parks in the Go runtime's poller
+//	internal/epoll: an epoll instance whose waiter parks in the Go runtime's poller, and its members' tokens
 //	internal/envvar: the names of the environment variables (CHATHUB_ACCESS_KEY)
 //	internal/proc: helpers of the tests that run the binaries as processes (tests only)
 //	internal/testnats: a nats-server in the test's process (tests only)

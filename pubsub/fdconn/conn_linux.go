@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/chathub/chathub/internal/epoll"
 )
 
 // conn is an accepted TCP socket: a non-blocking descriptor that waits through this package's
@@ -33,7 +35,7 @@ type conn struct {
 	// once woken), and the poller token while they wait (0 for none).
 	wmu          sync.Mutex
 	rwait, wwait chan struct{}
-	token        uint64
+	token        epoll.Token
 	added        bool // fd is in the poller's epoll set
 
 	laddr, raddr netip.AddrPort

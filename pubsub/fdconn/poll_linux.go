@@ -3,34 +3,22 @@
 package fdconn
 
 import (
-	"github.com/chathub/chathub/internal/epoll"
 	"net"
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/chathub/chathub/internal/epoll"
 )
 
-// poller is the process-wide epoll instance that connections wait in. A connection has a slot
-// only while a goroutine waits on it; its token is the slot and a generation, so an event
-// that arrives after the wait ended (a deadline, a Close) finds a token that no longer
-// matches and is dropped.
+// poller is the process-wide epoll instance that connections wait in. A connection is in its
+// table only while a goroutine waits on it; an event that arrives after the wait ended (a
+// deadline, a Close) carries a token the table no longer has and is dropped.
 type poller struct {
 	ep    *epoll.Instance
-	epfd  int
 	err   error // why there is no epoll instance
-	mu    sync.Mutex
-	slots []*conn
-	free  []uint32
-	used  int
-	gen   uint32
+	conns epoll.Table[*conn]
 }
-
-// epollOneShot is EPOLLONESHOT, which the syscall package lacks on some architectures.
-const epollOneShot = 0x40000000
-
-// shrinkSlots is the slot table size above which an empty table is dropped, so that a burst of
-// waiting connections does not keep its table for good.
-const shrinkSlots = 256
 
 var (
 	pollerOnce sync.Once
@@ -42,7 +30,6 @@ func thePoller() *poller {
 	pollerOnce.Do(func() {
 		p := &poller{}
 		if p.ep, p.err = epoll.New(128); p.err == nil {
-			p.epfd = p.ep.FD()
 			go p.run()
 		}
 		thePollerP = p
@@ -56,33 +43,16 @@ func (p *poller) arm(c *conn) error {
 		return p.err
 	}
 	if c.token == 0 {
-		p.mu.Lock()
-		var slot uint32
-		if n := len(p.free); n > 0 {
-			slot, p.free = p.free[n-1], p.free[:n-1]
-		} else {
-			slot = uint32(len(p.slots)) //nolint:gosec // G115: far fewer waiting sockets than 2³² fit a process
-			p.slots = append(p.slots, nil)
-		}
-		if p.gen++; p.gen == 0 {
-			p.gen = 1 // token 0 means none
-		}
-		p.slots[slot] = c
-		p.used++
-		c.token = uint64(slot)<<32 | uint64(p.gen)
-		p.mu.Unlock()
+		c.token = p.conns.Add(c)
 	}
-	ev := syscall.EpollEvent{
-		Events: epollOneShot,
-		Fd:     int32(c.token >> 32), //nolint:gosec // G115: the token's bits, taken back as they were by run
-		Pad:    int32(c.token),       //nolint:gosec // G115: likewise
-	}
+	var events uint32 = epoll.OneShot
 	if c.rwait != nil {
-		ev.Events |= syscall.EPOLLIN | syscall.EPOLLRDHUP
+		events |= syscall.EPOLLIN | syscall.EPOLLRDHUP
 	}
 	if c.wwait != nil {
-		ev.Events |= syscall.EPOLLOUT
+		events |= syscall.EPOLLOUT
 	}
+	ev := c.token.Event(events)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed.Load() {
@@ -92,62 +62,37 @@ func (p *poller) arm(c *conn) error {
 	if !c.added {
 		op = syscall.EPOLL_CTL_ADD
 	}
-	if err := syscall.EpollCtl(p.epfd, op, c.fd, &ev); err != nil {
+	if err := syscall.EpollCtl(p.ep.FD(), op, c.fd, &ev); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	c.added = true
 	return nil
 }
 
-// release frees c's slot (a later event for it is dropped); under c.wmu.
+// release takes c out of the table (a later event for it is dropped); under c.wmu.
 func (p *poller) release(c *conn) {
-	if c.token == 0 {
-		return
-	}
-	slot := uint32(c.token >> 32)
-	c.token = 0
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.slots[slot] = nil
-	p.free = append(p.free, slot)
-	if p.used--; p.used == 0 && len(p.slots) > shrinkSlots {
-		p.slots, p.free = nil, nil
+	if c.token != 0 {
+		p.conns.Remove(c.token)
+		c.token = 0
 	}
 }
 
 // run waits for events for as long as the process lives (parked in the Go runtime's poller
 // between them: see internal/epoll) and wakes the waiters.
 func (p *poller) run() {
-	type ready struct {
-		c      *conn
-		token  uint64
-		events uint32
-	}
-	var batch []ready
+	var batch []epoll.Ready[*conn]
 	for {
-		events := p.ep.Wait()
-		p.mu.Lock()
-		for _, ev := range events {
-			slot := uint32(ev.Fd)                              //nolint:gosec // G115: the bits arm stored
-			token := uint64(slot)<<32 | uint64(uint32(ev.Pad)) //nolint:gosec // G115: the bits arm stored
-			if int(slot) < len(p.slots) {
-				if c := p.slots[slot]; c != nil {
-					batch = append(batch, ready{c, token, ev.Events})
-				}
-			}
-		}
-		p.mu.Unlock()
+		batch = p.conns.Lookup(p.ep.Wait(), batch[:0])
 		for i, r := range batch {
-			r.c.ready(r.token, r.events)
-			batch[i] = ready{}
+			r.V.ready(r.Token, r.Events)
+			batch[i] = epoll.Ready[*conn]{}
 		}
-		batch = batch[:0]
 	}
 }
 
 // ready wakes the waiters an event of token is for, and arms c again for those still
 // waiting (the event was for one direction only).
-func (c *conn) ready(token uint64, events uint32) {
+func (c *conn) ready(token epoll.Token, events uint32) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.token != token {

@@ -4,7 +4,6 @@ package transport
 
 import (
 	"errors"
-	"github.com/chathub/chathub/internal/epoll"
 	"io"
 	"os"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chathub/chathub/internal/epoll"
 	"github.com/chathub/chathub/pubsub/hub"
 )
 
@@ -34,9 +34,8 @@ type pollState struct {
 	state   atomic.Int32 // readerIdle, readerRunning or readerAgain
 	expired atomic.Bool  // the sweeper found the socket silent for too long
 	alive   atomic.Int64 // monotonic time (since clockBase) of the last message or pong
-	slot    uint32       // the socket's place in the poller, with gen its epoll token
-	gen     uint32
-	c       *hub.Conn // the connection the reader reports to
+	token   epoll.Token  // the socket's place in the poller
+	c       *hub.Conn    // the connection the reader reports to
 }
 
 // Reader states of a polled socket.
@@ -53,9 +52,6 @@ const gorillaReadBuffer = 128
 
 // clockBase is the origin of pollState.alive: times since it are monotonic.
 var clockBase = time.Now()
-
-// epollOneShot is EPOLLONESHOT, which the syscall package lacks on some architectures.
-const epollOneShot = 0x40000000
 
 // startPolled starts reading the socket through the poller; false means the socket cannot be
 // (no descriptor, no epoll) and needs readLoop.
@@ -253,13 +249,9 @@ func (k *Socket) readAvailable(c *hub.Conn) error {
 // slot; its epoll token is the slot and a generation, so an event that arrives for a slot
 // after its socket ended cannot reach the socket that took the slot next.
 type poller struct {
-	epfd    int
 	ep      *epoll.Instance // run waits in it
-	mu      sync.Mutex
-	slots   []*Socket
-	free    []uint32
-	used    int // slots holding a socket
-	gen     uint32
+	sockets epoll.Table[*Socket]
+	mu      sync.Mutex   // orders the updates of minIdle
 	minIdle atomic.Int64 // the shortest idle time of a socket added, for the sweeper
 }
 
@@ -291,27 +283,17 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poller{epfd: ep.FD(), ep: ep}, nil
+	return &poller{ep: ep}, nil
 }
 
 // add registers k, armed for one readiness event.
 func (p *poller) add(k *Socket) error {
 	p.mu.Lock()
-	var slot uint32
-	if n := len(p.free); n > 0 {
-		slot, p.free = p.free[n-1], p.free[:n-1]
-	} else {
-		slot = uint32(len(p.slots)) //nolint:gosec // G115: far fewer sockets than 2³² fit a process
-		p.slots = append(p.slots, nil)
-	}
-	p.gen++
 	if idle := int64(k.idle()); idle < p.minIdle.Load() {
 		p.minIdle.Store(idle) // under mu: no lost update
 	}
-	p.slots[slot] = k
-	p.used++
-	k.ps.slot, k.ps.gen = slot, p.gen
 	p.mu.Unlock()
+	k.ps.token = p.sockets.Add(k)
 	if err := p.ctl(k, syscall.EPOLL_CTL_ADD); err != nil {
 		p.remove(k)
 		return err
@@ -323,60 +305,30 @@ func (p *poller) add(k *Socket) error {
 func (p *poller) arm(k *Socket) error { return p.ctl(k, syscall.EPOLL_CTL_MOD) }
 
 func (p *poller) ctl(k *Socket, op int) error {
-	ev := syscall.EpollEvent{
-		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollOneShot,
-		Fd:     int32(k.ps.slot), //nolint:gosec // G115: the token's bits, taken back as they were by run
-		Pad:    int32(k.ps.gen),  //nolint:gosec // G115: likewise
-	}
+	ev := k.ps.token.Event(syscall.EPOLLIN | syscall.EPOLLRDHUP | epoll.OneShot)
 	var cerr error
-	if err := k.sys.raw.Control(func(fd uintptr) { cerr = syscall.EpollCtl(p.epfd, op, int(fd), &ev) }); err != nil {
+	if err := k.sys.raw.Control(func(fd uintptr) { cerr = syscall.EpollCtl(p.ep.FD(), op, int(fd), &ev) }); err != nil {
 		return err
 	}
 	return cerr
 }
 
-// remove frees k's slot; its descriptor leaves epoll when it is closed.
-func (p *poller) remove(k *Socket) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if int(k.ps.slot) < len(p.slots) && p.slots[k.ps.slot] == k {
-		p.slots[k.ps.slot] = nil
-		p.free = append(p.free, k.ps.slot)
-		if p.used--; p.used == 0 && len(p.slots) > shrinkSlots {
-			// The last socket of a burst left: drop the tables sized for the burst (an
-			// event still on its way for an old slot finds no socket, or an old generation).
-			p.slots, p.free = nil, nil
-		}
-	}
-}
-
-// shrinkSlots is the table size above which the poller drops its emptied tables.
-const shrinkSlots = 256
+// remove frees k's place; its descriptor leaves epoll when it is closed.
+func (p *poller) remove(k *Socket) { p.sockets.Remove(k.ps.token) }
 
 // run waits for readiness events for as long as the process lives and wakes the sockets'
 // readers. It takes the events without blocking and, when there are none, parks until the
 // runtime's poller sees the epoll instance readable again (edge-triggered there: every new
 // event of a socket makes it readable anew, so none is missed between the look and the park).
 func (p *poller) run() {
-	var ready []*Socket
+	var ready []epoll.Ready[*Socket]
 	for {
-		events := p.ep.Wait()
-		p.mu.Lock()
-		for _, ev := range events {
-			slot, gen := uint32(ev.Fd), uint32(ev.Pad) //nolint:gosec // G115: the bits ctl stored
-			if int(slot) < len(p.slots) {
-				if k := p.slots[slot]; k != nil && k.ps.gen == gen {
-					ready = append(ready, k)
-				}
-			}
-		}
-		p.mu.Unlock()
-		for i, k := range ready {
+		ready = p.sockets.Lookup(p.ep.Wait(), ready[:0])
+		for i, r := range ready {
 			readers.wait()
-			k.wake()
-			ready[i] = nil
+			r.V.wake()
+			ready[i] = epoll.Ready[*Socket]{}
 		}
-		ready = ready[:0]
 	}
 }
 
@@ -457,13 +409,11 @@ func (p *poller) sweep() {
 	var silent []*Socket
 	for {
 		time.Sleep(min(maxSweep, time.Duration(p.minIdle.Load())/4))
-		p.mu.Lock()
-		for _, k := range p.slots {
-			if k != nil && !k.ps.expired.Load() && k.idleLeft() <= 0 {
+		p.sockets.Each(func(k *Socket) {
+			if !k.ps.expired.Load() && k.idleLeft() <= 0 {
 				silent = append(silent, k)
 			}
-		}
-		p.mu.Unlock()
+		})
 		for i, k := range silent {
 			k.ps.expired.Store(true)
 			k.wake()
