@@ -52,16 +52,21 @@ var clockBase = time.Now()
 
 func monoNow() int64 { return int64(time.Since(clockBase)) }
 
+// direction returns the deadline of mode and the place of its waiter's channel (under wmu).
+func (c *conn) direction(mode int) (*atomic.Int64, *chan struct{}) {
+	if mode == modeWrite {
+		return &c.wdl, &c.wwait
+	}
+	return &c.rdl, &c.rwait
+}
+
 // check reports why an operation cannot go on: the connection is closed or the deadline of
 // the direction passed.
 func (c *conn) check(mode int) error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
-	dl := &c.rdl
-	if mode == modeWrite {
-		dl = &c.wdl
-	}
+	dl, _ := c.direction(mode)
 	if d := dl.Load(); d != 0 && monoNow() >= d {
 		return os.ErrDeadlineExceeded
 	}
@@ -141,10 +146,7 @@ func (c *conn) Write(b []byte) (int, error) {
 // wait waits until the poller reports the socket ready for mode, the deadline of mode passes
 // or changes, or the connection closes; the caller checks which and tries again.
 func (c *conn) wait(mode int) error {
-	dl := &c.rdl
-	if mode == modeWrite {
-		dl = &c.wdl
-	}
+	dl, waiter := c.direction(mode)
 	ch := make(chan struct{}, 1)
 	c.wmu.Lock()
 	if err := c.check(mode); err != nil { // a deadline set or a Close before we registered
@@ -152,20 +154,10 @@ func (c *conn) wait(mode int) error {
 		return err
 	}
 	d := dl.Load()
-	if mode == modeRead {
-		c.rwait = ch
-	} else {
-		c.wwait = ch
-	}
+	*waiter = ch
 	if err := thePoller().arm(c); err != nil {
-		if mode == modeRead {
-			c.rwait = nil
-		} else {
-			c.wwait = nil
-		}
-		if c.rwait == nil && c.wwait == nil {
-			thePoller().release(c)
-		}
+		*waiter = nil
+		c.releaseIfUnwaited()
 		c.wmu.Unlock()
 		return err
 	}
@@ -181,17 +173,20 @@ func (c *conn) wait(mode int) error {
 		t.Stop()
 	}
 	c.wmu.Lock()
-	if mode == modeRead && c.rwait == ch {
-		c.rwait = nil
+	if *waiter == ch {
+		*waiter = nil
 	}
-	if mode == modeWrite && c.wwait == ch {
-		c.wwait = nil
-	}
+	c.releaseIfUnwaited()
+	c.wmu.Unlock()
+	return nil
+}
+
+// releaseIfUnwaited takes c out of the poller's table once no goroutine waits on it; under
+// wmu.
+func (c *conn) releaseIfUnwaited() {
 	if c.rwait == nil && c.wwait == nil {
 		thePoller().release(c)
 	}
-	c.wmu.Unlock()
-	return nil
 }
 
 // wake wakes the goroutines waiting on c for the given directions; under wmu.

@@ -105,10 +105,18 @@ func (p *writePool) push(k *Socket) {
 func (p *writePool) pop() *Socket {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	k := p.take()
+	if k == nil {
+		p.workers--
+	}
+	return k
+}
+
+// take removes the next socket from the queue, or returns nil when it is empty; p.mu is held.
+func (p *writePool) take() *Socket {
 	if p.head == len(p.queue) {
 		clear(p.queue)
 		p.queue, p.head = p.queue[:0], 0
-		p.workers--
 		return nil
 	}
 	k := p.queue[p.head]
@@ -122,32 +130,27 @@ func (p *writePool) pop() *Socket {
 	return k
 }
 
-// help writes at most max queued sockets on the caller's goroutine and reports how many it
-// wrote. A caller that has just queued a broadcast (a REST send) writes the first sockets
-// itself, at once: a new worker runs only once the caller's goroutine parks, or on another
-// thread that has to be woken first, which costs tens of microseconds on an idle machine
-// (hundreds at the tail; measured on the chat path at 50 messages a second). The workers
-// already started take the rest meanwhile. max bounds the caller's delay (its reply waits).
-func (p *writePool) help(max int) int {
+// help writes at most max queued sockets on the caller's goroutine. A caller that has just
+// queued a broadcast (a REST send) writes the first sockets itself, at once: a new worker runs
+// only once the caller's goroutine parks, or on another thread that has to be woken first,
+// which costs tens of microseconds on an idle machine (hundreds at the tail; measured on the
+// chat path at 50 messages a second). The workers already started take the rest meanwhile.
+// max bounds the caller's delay (its reply waits).
+func (p *writePool) help(max int) {
 	if max <= 0 {
-		return 0
+		return
 	}
 	w := helpScratches.Get().(*writeScratch)
 	defer helpScratches.Put(w)
-	n := 0
-	for ; n < max; n++ {
+	for range max {
 		p.mu.Lock()
-		if p.head == len(p.queue) {
-			p.mu.Unlock()
-			break
-		}
-		k := p.queue[p.head]
-		p.queue[p.head] = nil
-		p.head++
+		k := p.take()
 		p.mu.Unlock()
+		if k == nil {
+			return
+		}
 		k.flush(w)
 	}
-	return n
 }
 
 // helpScratches are the write scratch spaces of callers that help (see help).
