@@ -299,8 +299,8 @@ func TestIndexesShrinkAfterABurst(t *testing.T) {
 	}
 	// 8,000 keys hashed with a random seed put 250 ± 16 in each of the 32 shards. The
 	// precondition only needs each peak well above MinPeak, so the rebuild below is exercised:
-	// 2×MinPeak is 7.8 standard deviations under the mean (a bound of 200 failed about one
-	// run in twenty).
+	// 2×MinPeak is 7.8 standard deviations under the mean (a run misses it with odds of about
+	// 1e-16; the bound of 200 it replaces failed about one run in 40).
 	for i := range h.conns {
 		if h.conns[i].peak < 2*mapshrink.MinPeak || h.users[i].peak < 2*mapshrink.MinPeak {
 			t.Fatalf("shard %d: peaks %d and %d with 8,000 connections, want about 250 (at least %d)", i, h.conns[i].peak, h.users[i].peak, 2*mapshrink.MinPeak)
