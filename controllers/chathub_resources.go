@@ -557,8 +557,8 @@ func pubSubContainer(image string, command, args []string, res corev1.ResourceRe
 		Command: command,
 		Args:    args,
 		Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: EmbeddedPort, Protocol: corev1.ProtocolTCP}},
-		// /readyz fails once the service shuts down, so the Service stops
-		// sending it clients before it closes their connections.
+		// /readyz fails once the service shuts down or loses NATS, so the
+		// Service sends new clients to the replicas that can serve them.
 		ReadinessProbe: httpProbe("/readyz", 5),
 		LivenessProbe:  httpProbe("/healthz", 10),
 		Resources:      withDefaultRequests(res),

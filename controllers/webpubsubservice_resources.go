@@ -157,6 +157,11 @@ func instanceArgs(svc *chatv1.WebPubSubService, access natsAccess) []string {
 	}, natsArgs(svc, access)...)
 }
 
+// instancePreStopSeconds is how long a WebPubSubService pod keeps serving after it is
+// deleted, before it is told to stop (see buildInstanceDeployment). The pod's grace period
+// (30 s) covers it and the service's own shutdown (at most 10 s).
+const instancePreStopSeconds = 5
+
 // buildInstanceDeployment is the desired Deployment of a WebPubSubService
 // (pubSubDeployment, as for an embedded source), with its keys and
 // settings Secrets mounted. It rolls on neither Secret: the service
@@ -173,6 +178,11 @@ func buildInstanceDeployment(svc *chatv1.WebPubSubService, image string, access 
 	natsMounts, natsVols := natsVolumes(svc, access)
 	c := pubSubContainer(image, dataPlaneCommand(svc.Spec.Image), instanceArgs(svc, access), svc.Spec.Resources)
 	c.Env = natsEnv(svc, access)
+	// A deleted pod leaves the Service's endpoints while it stops, but until every node has
+	// the change new connections (a chat server's next REST call) may still reach it. The
+	// sleep before the stop signal keeps the replica serving, still in the cluster, for that
+	// time; then it closes its clients, finishes the REST calls in flight and leaves.
+	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: instancePreStopSeconds}}}
 	pod := basePodSpec(c,
 		append([]corev1.VolumeMount{
 			{Name: "keys", MountPath: instanceKeysMountPath, ReadOnly: true},

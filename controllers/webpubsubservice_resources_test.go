@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	chatv1 "github.com/chathub/chathub/api/v1"
 	"github.com/chathub/chathub/pubsub/settings"
@@ -114,5 +115,27 @@ func TestPubSubContainersProbeHealthAndReadiness(t *testing.T) {
 				t.Errorf("args %q, want --log-format json", c.Args)
 			}
 		})
+	}
+}
+
+// A WebPubSubService pod keeps serving for a while after it is deleted, so that the REST
+// calls that still reach it before every node drops it from the Service are answered, and
+// its grace period covers that wait and the service's own shutdown.
+func TestInstancePodsServeWhileTheyLeaveTheService(t *testing.T) {
+	for _, replicas := range []int32{1, 3} {
+		svc := &chatv1.WebPubSubService{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: "ns"}}
+		svc.Spec.Replicas = ptr.To(replicas)
+		pod := buildInstanceDeployment(svc, "img", natsAccess{}).Spec.Template.Spec
+		l := pod.Containers[0].Lifecycle
+		if l == nil || l.PreStop == nil || l.PreStop.Sleep == nil || l.PreStop.Sleep.Seconds != instancePreStopSeconds {
+			t.Errorf("%d replicas: lifecycle %+v, want a pre-stop sleep of %d s", replicas, l, instancePreStopSeconds)
+		}
+		if g := pod.TerminationGracePeriodSeconds; g == nil || *g < instancePreStopSeconds+10 {
+			t.Errorf("%d replicas: grace period %v s, want at least the sleep and the 10 s shutdown", replicas, g)
+		}
+	}
+	hub := hubFor(nil)
+	if l := buildEmbeddedDeployment(hub, hub.Spec.WebPubSub.Embedded, "img", "hash").Spec.Template.Spec.Containers[0].Lifecycle; l != nil {
+		t.Errorf("the embedded service (one pod, nothing to hand over to) has a lifecycle %+v, want none", l)
 	}
 }

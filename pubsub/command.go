@@ -4,7 +4,6 @@ package pubsub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,8 +79,9 @@ func RunCommand(ctx context.Context, cfg CommandConfig, logger *slog.Logger, out
 	logger.Info("Shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	shutErr := srv.Shutdown(sctx)
-	return errors.Join(shutErr, hs.Shutdown(sctx))
+	// Shutdown stops hs too (ConfigureHTTPServer gave it hs), after the client connections and
+	// before this replica leaves the others.
+	return srv.Shutdown(sctx)
 }
 
 // printedConnectionString is the line printed on start: the connection

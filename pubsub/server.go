@@ -42,8 +42,11 @@ type Server struct {
 	// three heartbeats without hearing from another replica.
 	synced atomic.Bool
 
-	keys     atomic.Pointer[[]string] // the current access keys, primary first
-	closing  atomic.Bool
+	keys    atomic.Pointer[[]string] // the current access keys, primary first
+	closing atomic.Bool
+	// hs is the HTTP server ConfigureHTTPServer prepared, which Shutdown stops; nil when the
+	// caller serves Handler some other way (and stops its server itself).
+	hs       *http.Server
 	stopPing chan struct{}
 	stopOnce sync.Once
 }
@@ -140,6 +143,7 @@ func (s *Server) ConfigureHTTPServer(hs *http.Server) {
 	hs.ReadHeaderTimeout = s.cfg.ReadHeaderTimeout
 	hs.IdleTimeout = s.cfg.IdleTimeout
 	newConnGuard(s.cfg.MaxUnauthenticated, s.metrics.evicted).install(hs)
+	s.hs = hs
 }
 
 // Handler returns the HTTP handler serving every route of the service.
@@ -157,11 +161,19 @@ func (s *Server) SetHubSettings(hub string, hs *webpubsub.HubSettings) error {
 	return s.cfg.Settings.Set(hub, hs)
 }
 
-// Shutdown closes every client connection with 1001 (ServiceReload), waits for the sockets
-// to finish and delivers the queued disconnected events, or gives up when ctx ends.
+// Shutdown stops the service in an order that loses no REST call: it turns keep-alive off
+// on the HTTP server ConfigureHTTPServer prepared (each answer closes its connection, so the
+// callers' next requests open new ones, which the Service sends to the replicas that stay),
+// closes every client connection with 1001 (ServiceReload) and waits for the sockets to
+// finish, then stops that HTTP server, which lets the REST calls in flight finish, and only
+// then leaves the other replicas (NATS) and delivers the queued disconnected events. It gives
+// up when ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.stopOnce.Do(func() { close(s.stopPing) })
+	if s.hs != nil {
+		s.hs.SetKeepAlivesEnabled(false)
+	}
 	for _, c := range s.reg.Conns() {
 		c.Close(protocol.CloseGoingAway, protocol.ReasonServiceReload)
 	}
@@ -171,6 +183,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-time.After(10 * time.Millisecond):
 		case <-ctx.Done():
 			err = ctx.Err()
+		}
+	}
+	if s.hs != nil {
+		// A REST call answered before this replica leaves the cluster reached the others.
+		if herr := s.hs.Shutdown(ctx); herr != nil && err == nil {
+			err = herr
 		}
 	}
 	if s.cluster != nil {

@@ -227,6 +227,12 @@ func (c *Client) send(ctx context.Context, r apiRequest, u *url.URL) ([]byte, bo
 		req.Header.Set("Content-Type", r.contentType)
 	}
 	req.Header.Set("Accept", "application/json")
+	// A pooled keep-alive connection can be closed by the service (its idle timeout, or a
+	// replica shutting down) just as a request goes out on it; the request then fails with EOF
+	// although the service never read it. An Idempotency-Key entry with no value (not sent on
+	// the wire) lets net/http send such a request again on a new connection, which it does
+	// only when a reused connection failed before any answer came (see http.Transport).
+	req.Header[idempotencyKey] = nil
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		return nil, false, fmt.Errorf("webpubsub: %s %s: %w", r.method, u.Path, transportError(err))
@@ -247,6 +253,10 @@ func (c *Client) send(ctx context.Context, r apiRequest, u *url.URL) ([]byte, bo
 	}
 	return nil, false, newResponseError(resp, tok, c.accessKey)
 }
+
+// idempotencyKey is the header through which net/http learns that a request may be
+// replayed on a new connection after a pooled one failed before answering.
+const idempotencyKey = "Idempotency-Key"
 
 // errNilContext guards against a nil context, on which context.WithTimeout would panic.
 var errNilContext = errors.New("webpubsub: nil context")

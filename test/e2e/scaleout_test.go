@@ -97,13 +97,21 @@ func TestScaleOutEndToEnd(t *testing.T) {
 			bind(t)
 			gone, stay := users[0], users[1:]
 			must(t)(kubectl(ctx, "", "-n", nsScale, "delete", "pod", replicas[0], "--wait=false"))
+			// 10 s of chat: past the replica's pre-stop sleep (5 s) and through its shutdown.
 			var sent []string
-			for i := range 20 {
+			for i := range 40 {
 				from := stay[i%2]
 				text := fmt.Sprintf("while a replica goes %d", i)
 				from.say(text)
 				sent = append(sent, from.name+"\x00"+text)
 				time.Sleep(250 * time.Millisecond)
+			}
+			// No message was refused: the chat server's REST calls that still reached the
+			// deleted replica were answered, or sent again to another.
+			for _, u := range stay {
+				if r := u.refusals(); len(r) > 0 {
+					t.Errorf("%s's messages were refused while a replica went: %q", u.name, r)
+				}
 			}
 			for _, s := range sent {
 				from, text, _ := strings.Cut(s, "\x00")

@@ -221,6 +221,13 @@ func (u *wsUser) mentions(s string) bool {
 	return false
 }
 
+// refusals returns the chat errors the server sent to the user (a message not sent).
+func (u *wsUser) refusals() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.errs...)
+}
+
 // closeCodes returns the close codes the user's connections received.
 func (u *wsUser) closeCodes() []int {
 	u.mu.Lock()
