@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"testing"
 	"time"
-
-	"github.com/chathub/chathub/webpubsub"
 )
 
 // Beyond --max-unauthenticated the oldest unauthenticated connections are closed, while a REST
@@ -36,14 +34,7 @@ func TestUnauthenticatedConnectionsAreBoundedNotAuthenticatedOnes(t *testing.T) 
 		_ = srv.Shutdown(ctx)
 		hs.Close()
 	})
-	cs, err := webpubsub.ParseConnectionString(srv.ConnectionString())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest, err := webpubsub.NewClient(cs, testHub, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rest := restClient(t, srv)
 	// reused reports whether a REST call went over a connection opened before.
 	reused := func() bool {
 		t.Helper()

@@ -56,6 +56,12 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 		_ = srv.Shutdown(ctx)
 		hs.Close()
 	})
+	return &testEnv{srv: srv, hs: hs, endpoint: endpoint, rest: restClient(t, srv)}
+}
+
+// restClient is a REST client of srv's testHub, from srv's own connection string.
+func restClient(t testing.TB, srv *Server) *webpubsub.Client {
+	t.Helper()
 	cs, err := webpubsub.ParseConnectionString(srv.ConnectionString())
 	if err != nil {
 		t.Fatalf("parsing our own connection string: %v", err)
@@ -64,7 +70,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{srv: srv, hs: hs, endpoint: endpoint, rest: rest}
+	return rest
 }
 
 // clientURL signs a client token for hub and returns the WebSocket URL.

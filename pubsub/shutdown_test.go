@@ -37,14 +37,7 @@ func TestShutdownStopsTheHTTPServerItConfigured(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	cs, err := webpubsub.ParseConnectionString(srv.ConnectionString())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest, err := webpubsub.NewClient(cs, testHub, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rest := restClient(t, srv)
 	ws := dial(t, (&testEnv{endpoint: endpoint}).clientURL(t, testHub, webpubsub.ClientTokenOptions{UserID: "u"}))
 
 	// A keep-alive connection that has carried one request, as a REST caller's pooled one.
