@@ -252,7 +252,8 @@ func TestListKeysIsCached(t *testing.T) {
 // Manual, EventHandlerRegistered is Unknown and Ready is True.
 func TestReadyMeansChatWorks(t *testing.T) {
 	ns := newNamespace(t)
-	cs := "Endpoint=https://awps.example.com;AccessKey=" + randomHex(32) + ";Version=1.0;"
+	endpoint := "https://" + ns + ".example.com" // this test's own service (see TestSecretRotationRollsThePods)
+	cs := "Endpoint=" + endpoint + ";AccessKey=" + randomHex(32) + ";Version=1.0;"
 	mustCreate(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "awps", Namespace: ns}, Data: map[string][]byte{"connectionString": []byte(cs)}})
 	hub := embeddedHub("lobby", ns)
 	hub.Spec.WebPubSub = chatv1.WebPubSubSource{ConnectionStringSecretRef: &chatv1.SecretKeySelector{Name: "awps"}}
@@ -265,7 +266,7 @@ func TestReadyMeansChatWorks(t *testing.T) {
 	if reg.Status != metav1.ConditionFalse || reg.Reason != chatv1.ReasonManualRegistrationRequired {
 		t.Fatalf("EventHandlerRegistered %s/%s, want False/ManualRegistrationRequired", reg.Status, reg.Reason)
 	}
-	for _, want := range []string{url, "connected,disconnected", "hub lobby", "https://awps.example.com", "registration to Manual"} {
+	for _, want := range []string{url, "connected,disconnected", "hub lobby", endpoint, "registration to Manual"} {
 		if !strings.Contains(reg.Message, want) {
 			t.Errorf("message %q does not say %q", reg.Message, want)
 		}
