@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/chathub/chathub/internal/chromiumtest"
 	"github.com/chathub/chathub/webpubsub"
 )
 
@@ -21,42 +22,22 @@ type uiBrowser struct {
 	ctx context.Context // the first tab; it owns the browser
 }
 
-// chromiumStarts is how many times a test tries to start Chromium. On a busy
-// machine headless Chromium now and then crashes while it starts ("chrome
-// failed to start"), which says nothing about the pages under test.
-const chromiumStarts = 3
-
 // startBrowser starts Chromium with a window of width×height pixels.
 func startBrowser(t *testing.T, width, height int) *uiBrowser {
 	t.Helper()
-	var err error
-	for attempt := 1; attempt <= chromiumStarts; attempt++ {
-		allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-			chromedp.ExecPath(chromiumPath(t)),
-			chromedp.UserDataDir(t.TempDir()),
-			chromedp.Flag("headless", true),
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-quic", true),
-			chromedp.NoFirstRun,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.WindowSize(width, height),
-		)
-		ctx, cancel := chromedp.NewContext(allocCtx)
-		// The first action starts the browser; it must not run under a timeout.
-		if err = chromedp.Do(ctx, chromedp.Navigate("about:blank")); err == nil {
-			t.Cleanup(cancelAlloc)
-			t.Cleanup(cancel)
-			return &uiBrowser{t: t, ctx: ctx}
-		}
-		cancel()
-		cancelAlloc()
-		t.Logf("starting chromium, attempt %d of %d: %v", attempt, chromiumStarts, err)
-	}
-	t.Fatalf("starting chromium: %d attempts failed, the last with: %v", chromiumStarts, err)
-	return nil
+	ctx := chromiumtest.Start(t, t.TempDir(),
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(width, height),
+	)
+	return &uiBrowser{t: t, ctx: ctx}
 }
 
 // tab opens a tab in a new browser context.

@@ -34,7 +34,13 @@ func listen(t *testing.T) net.Listener {
 // pair returns an accepted connection of this package and the client's end of it.
 func pair(t *testing.T) (*conn, net.Conn) {
 	t.Helper()
-	ln := listen(t)
+	return accepted(t, listen(t))
+}
+
+// accepted dials ln and returns the connection it accepts and the client's end; both close
+// when the test ends, if the test has not closed them.
+func accepted(t *testing.T, ln net.Listener) (*conn, net.Conn) {
+	t.Helper()
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -271,14 +277,7 @@ func TestCloseRacesReadAndWrite(t *testing.T) {
 	t.Parallel()
 	ln := listen(t)
 	for i := range 50 {
-		client, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		nc, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		nc, client := accepted(t, ln)
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			for {

@@ -7,12 +7,13 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/chathub/chathub/internal/chromiumtest"
 )
 
 // browser is one headless Chromium (Debian's chromium) shared by the users of
@@ -21,39 +22,16 @@ type browser struct {
 	ctx context.Context
 }
 
-// chromiumStarts is how many times a test tries to start Chromium. On a busy
-// machine headless Chromium now and then crashes while it starts ("chrome
-// failed to start"), which says nothing about the product under test.
-const chromiumStarts = 3
-
 // newBrowser starts Chromium for the test and stops it at its end.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	var err error
-	for attempt := 1; attempt <= chromiumStarts; attempt++ {
-		profile, mkErr := os.MkdirTemp(e2e.stateDir, "chromium-")
-		if mkErr != nil {
-			t.Fatal(mkErr)
-		}
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(e2e.chromium),
-			chromedp.UserDataDir(profile),
-			chromedp.NoSandbox, // the tests run as root
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-dev-shm-usage", true),
-		)
-		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancel := chromedp.NewContext(allocCtx)
-		stop := func() { cancel(); cancelAlloc(); _ = os.RemoveAll(profile) }
-		if err = chromedp.Do(ctx); err == nil {
-			t.Cleanup(stop)
-			return &browser{ctx: ctx}
-		}
-		stop()
-		t.Logf("starting %s, attempt %d of %d: %v", e2e.chromium, attempt, chromiumStarts, err)
-	}
-	t.Fatalf("starting %s: %d attempts failed, the last with: %v", e2e.chromium, chromiumStarts, err)
-	return nil
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(e2e.chromium),
+		chromedp.NoSandbox, // the tests run as root
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	return &browser{ctx: chromiumtest.Start(t, e2e.stateDir, opts...)}
 }
 
 // user is one person chatting in one page.
