@@ -92,6 +92,16 @@ func sendOp(h *hub.Hub, target, key string, q *sendRequest, r *http.Request) *cl
 	return op
 }
 
+// deliver queues m for conns (but those skip names) and answers 202. The REST handler then
+// writes the first queued sockets itself (transport.HelpWrite): it has nothing else to do, and
+// waking a writer costs more.
+func (s *Server) deliver(w http.ResponseWriter, conns []*hub.Conn, m *hub.Message, skip func(*hub.Conn) bool) *apiError {
+	hub.Deliver(conns, m, skip)
+	s.transport.HelpWrite()
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
 func (s *Server) sendToAll(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
 	q, aerr := readSend(r)
 	if aerr != nil {
@@ -100,10 +110,7 @@ func (s *Server) sendToAll(w http.ResponseWriter, r *http.Request, h *hub.Hub) *
 	if s.cluster != nil {
 		return s.replicate(w, sendOp(h, cluster.TargetAll, "", q, r), http.StatusAccepted)
 	}
-	hub.Deliver(h.Conns(), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
-	s.transport.HelpWrite()
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return s.deliver(w, h.Conns(), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 }
 
 func (s *Server) sendToUser(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
@@ -118,10 +125,7 @@ func (s *Server) sendToUser(w http.ResponseWriter, r *http.Request, h *hub.Hub) 
 	if s.cluster != nil {
 		return s.replicate(w, sendOp(h, cluster.TargetUser, user, q, r), http.StatusAccepted)
 	}
-	hub.Deliver(h.UserConns(user), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
-	s.transport.HelpWrite()
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return s.deliver(w, h.UserConns(user), hub.NewMessage(protocol.FromServer, "", "", q.contentType, q.data), q.skip)
 }
 
 func (s *Server) sendToConnection(w http.ResponseWriter, r *http.Request, h *hub.Hub) *apiError {
@@ -157,8 +161,5 @@ func (s *Server) sendToGroup(w http.ResponseWriter, r *http.Request, h *hub.Hub)
 	if s.cluster != nil {
 		return s.replicate(w, sendOp(h, cluster.TargetGroup, g, q, r), http.StatusAccepted)
 	}
-	hub.Deliver(h.GroupMembers(g), hub.NewMessage(protocol.FromGroup, g, "", q.contentType, q.data), q.skip)
-	s.transport.HelpWrite()
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return s.deliver(w, h.GroupMembers(g), hub.NewMessage(protocol.FromGroup, g, "", q.contentType, q.data), q.skip)
 }
